@@ -1,0 +1,68 @@
+// tide.log (API.md §13): string.format-style logging through spdlog.
+#include "core/log.hpp"
+#include "modules.hpp"
+#include "runtime/state.hpp"
+#include "support/args.hpp"
+#include "support/protect.hpp"
+
+namespace tide {
+namespace {
+
+// Formats the arguments like string.format (just the text when alone).
+const char* format_args(lua_State* L, size_t* len) {
+  if (lua_gettop(L) == 1) return luaL_tolstring(L, 1, len);
+  check_string(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "string");
+  lua_getfield(L, -1, "format");
+  lua_insert(L, 1);
+  lua_pop(L, 2);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return lua_tolstring(L, -1, len);
+}
+
+template <spdlog::level::level_enum Level>
+int l_log(lua_State* L) {
+  if (lua_gettop(L) == 0) arg_error(L, 1, "message expected");
+  if (!log::get().should_log(Level)) return 0;
+  size_t len;
+  const char* text = format_args(L, &len);
+  return protect(L, [&] {
+    log::get().log(Level, "{}", std::string_view(text, len));
+    return 0;
+  });
+}
+
+int l_set_level(lua_State* L) {
+  const char* name = check_string(L, 1);
+  bool ok = false;
+  int r = protect(L, [&] {
+    ok = log::set_level(name);
+    return 0;
+  });
+  if (!ok) arg_error(L, 1, lua_pushfstring(L, "unknown level '%s' (trace, debug, info, warn, error, off)", name));
+  return r;
+}
+
+int l_get_level(lua_State* L) {
+  auto sv = spdlog::level::to_string_view(log::get().level());
+  lua_pushlstring(L, sv.data(), sv.size());
+  return 1;
+}
+
+const luaL_Reg kFunctions[] = {{"debug", l_log<spdlog::level::debug>},
+                               {"info", l_log<spdlog::level::info>},
+                               {"warn", l_log<spdlog::level::warn>},
+                               {"error", l_log<spdlog::level::err>},
+                               {"set_level", l_set_level},
+                               {"get_level", l_get_level},
+                               {nullptr, nullptr}};
+
+}  // namespace
+}  // namespace tide
+
+extern "C" int luaopen_tide_log(lua_State* L) {
+  tide::runtime::install(L);
+  luaL_newlib(L, tide::kFunctions);
+  return 1;
+}

@@ -1,0 +1,14 @@
+// The native tide modules, opened through package.preload in every state.
+#pragma once
+#include <lua.hpp>
+
+extern "C" {
+int tide_open_root(lua_State* L);
+int luaopen_tide_thread(lua_State* L);
+int luaopen_tide_log(lua_State* L);
+}
+
+namespace tide {
+// {name, opener}, ending with {nullptr, nullptr}.
+extern const luaL_Reg kNativeModules[];
+}  // namespace tide

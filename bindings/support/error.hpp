@@ -1,0 +1,27 @@
+// Lua-side tide error objects (API.md §0): tables with fields kind, message,
+// traceback, cause and the shared metatable registry["tide.Error"] whose
+// __tostring gives "Kind: message". Tables (not userdata) so they cross
+// states through the codec like any value.
+#pragma once
+#include <lua.hpp>
+
+#include "core/error.hpp"
+
+namespace tide {
+
+inline constexpr const char* kErrorMeta = "tide.Error";
+
+// Creates registry["tide.Error"] if missing. Every tide state has it.
+void open_error_meta(lua_State* L);
+
+// Pushes a new error object. `cause_idx` 0 means no cause.
+void push_error(lua_State* L, ErrorKind kind, const char* message,
+                const char* traceback = "", int cause_idx = 0);
+
+// Raises a new error object (never returns).
+[[noreturn]] void raise_error(lua_State* L, ErrorKind kind, const char* fmt, ...);
+
+// True if the value at idx is a tide error (of `kind` when non-null).
+bool is_error(lua_State* L, int idx, const char* kind = nullptr);
+
+}  // namespace tide

@@ -1,0 +1,71 @@
+#include "support/userdata.hpp"
+
+namespace tide {
+
+namespace {
+
+int handle_gc(lua_State* L) {
+  if (auto* h = static_cast<Handle*>(lua_touserdata(L, 1))) release_handle(h);
+  return 0;
+}
+
+int handle_tostring(lua_State* L) {
+  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  luaL_getmetafield(L, 1, "__name");
+  lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "closed",
+                  h ? static_cast<void*>(h->obj) : nullptr);
+  return 1;
+}
+
+// __index: methods first (upvalue 1), then the class getter (upvalue 2).
+int handle_index(lua_State* L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  if (lua_isnil(L, lua_upvalueindex(2))) return 0;
+  auto getter = lua_tocfunction(L, lua_upvalueindex(2));
+  lua_settop(L, 2);
+  return getter(L);
+}
+
+}  // namespace
+
+bool release_handle(Handle* h) noexcept {
+  Object* o = h->obj;
+  if (!o) return false;
+  h->obj = nullptr;
+  o->release();
+  return true;
+}
+
+void define_class(lua_State* L, const ClassSpec& spec, const char* module) {
+  register_handle_type(spec.type_name, module);
+  if (!luaL_newmetatable(L, spec.type_name)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "__tide");
+  lua_pushcfunction(L, handle_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, handle_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_newtable(L);
+  luaL_setfuncs(L, spec.methods, 0);
+  if (spec.getter)
+    lua_pushcfunction(L, spec.getter);
+  else
+    lua_pushnil(L);
+  lua_pushcclosure(L, handle_index, 2);
+  lua_setfield(L, -2, "__index");
+  if (spec.metamethods) luaL_setfuncs(L, spec.metamethods, 0);
+  lua_pop(L, 1);
+}
+
+Handle* check_handle(lua_State* L, int arg, const char* type_name) {
+  auto* h = static_cast<Handle*>(luaL_testudata(L, arg, type_name));
+  if (!h) type_error(L, arg, type_name);
+  return h;
+}
+
+}  // namespace tide

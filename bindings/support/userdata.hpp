@@ -1,0 +1,41 @@
+// Handles of tide objects in Lua (see runtime/handles.hpp): class metatables,
+// typed checks and pushing. A handle is created closed and filled after the
+// object exists (liolib's rule); one idempotent release serves __gc/__close.
+#pragma once
+#include <lua.hpp>
+
+#include "core/object.hpp"
+#include "runtime/handles.hpp"
+#include "support/args.hpp"
+#include "support/error.hpp"
+
+namespace tide {
+
+struct ClassSpec {
+  const char* type_name;        // "tide.Thread": metatable name and __name
+  const luaL_Reg* methods;      // reachable through __index
+  // Optional: called as getter(L) with (handle, key) on the stack for keys
+  // that are not methods; returns the number of results (0 = nil).
+  lua_CFunction getter = nullptr;
+  const luaL_Reg* metamethods = nullptr;  // extra, e.g. __newindex, __close
+};
+
+// Creates the metatable once per state (no-op if it exists) and registers
+// the type with the codec so handles can be rebuilt in other states.
+void define_class(lua_State* L, const ClassSpec& spec, const char* module);
+
+// The Handle at `arg` if it is of `type_name`, else ArgumentError.
+Handle* check_handle(lua_State* L, int arg, const char* type_name);
+
+// The live object at `arg`, or ArgumentError / InvalidState (closed).
+template <class T>
+T* check_object(lua_State* L, int arg) {
+  Handle* h = check_handle(L, arg, T::kTypeName);
+  if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is closed", T::kTypeName);
+  return static_cast<T*>(h->obj);
+}
+
+// Drops the handle's reference (idempotent). Returns whether it held one.
+bool release_handle(Handle* h) noexcept;
+
+}  // namespace tide

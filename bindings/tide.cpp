@@ -1,0 +1,119 @@
+// The root module `tide` (API.md §1): core functions, and the submodules
+// loaded lazily on first access (tide.thread -> require "tide.thread").
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+#include "core/wait.hpp"
+#include "modules.hpp"
+#include "runtime/state.hpp"
+#include "support/args.hpp"
+#include "support/error.hpp"
+#include "support/protect.hpp"
+#include "thread/thread.hpp"
+
+namespace tide {
+namespace {
+
+const char* const kSubmodules[] = {"thread", "sync",       "queue",  "future", "pool",
+                                   "process", "pipe",      "shared", "subprocess",
+                                   "signal",  "os",        "async",  "log",    nullptr};
+
+int l_cpu_count(lua_State* L) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  lua_pushinteger(L, n > 0 ? n : 1);
+  return 1;
+}
+
+int l_sleep(lua_State* L) {
+  lua_Number s = check_number(L, 1);
+  if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
+  return protect(L, [&] {
+    sleep_for(s);
+    return 0;
+  });
+}
+
+int l_monotonic(lua_State* L) {
+  auto ns = std::chrono::steady_clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(ns).count());
+  return 1;
+}
+
+int l_is_error(lua_State* L) {
+  const char* kind = lua_isnoneornil(L, 2) ? nullptr : check_string(L, 2);
+  lua_pushboolean(L, is_error(L, 1, kind));
+  return 1;
+}
+
+// tide.error(kind, message) -> a new error object (not raised).
+int l_error(lua_State* L) {
+  const char* kind = check_string(L, 1);
+  ErrorKind k;
+  if (!kind_from_name(kind, k)) arg_error(L, 1, lua_pushfstring(L, "unknown error kind '%s'", kind));
+  const char* msg = lua_isnoneornil(L, 2) ? "" : luaL_tolstring(L, 2, nullptr);
+  push_error(L, k, msg);
+  return 1;
+}
+
+int lazy_index(lua_State* L) {
+  const char* key = lua_tostring(L, 2);
+  if (!key || lua_type(L, 2) != LUA_TSTRING) return 0;
+  for (const char* const* m = kSubmodules; *m; ++m) {
+    if (std::strcmp(*m, key) == 0) {
+      lua_getglobal(L, "require");
+      lua_pushfstring(L, "tide.%s", key);
+      lua_call(L, 1, 1);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Registered in the registry of a stock interpreter's state: lua_close
+// joins the threads still running, as the `tide` command does at exit.
+int at_close(lua_State*) {
+  Thread::shutdown_all();
+  return 0;
+}
+
+const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", l_sleep},
+                               {"monotonic", l_monotonic}, {"is_error", l_is_error},
+                               {"error", l_error},         {nullptr, nullptr}};
+
+}  // namespace
+}  // namespace tide
+
+extern "C" int tide_open_root(lua_State* L) {
+  using namespace tide;
+  runtime::install(L);
+  luaL_newlib(L, kFunctions);
+  lua_pushstring(L, TIDE_VERSION);
+  lua_setfield(L, -2, "version");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, lazy_index);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+// Entry point of tide.so in a stock interpreter (see module_entry.c).
+extern "C" int tide_open_module(lua_State* L) {
+  using namespace tide;
+  runtime::install(L);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, at_close);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, "tide.at_close");
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "tide");
+  lua_call(L, 1, 1);
+  return 1;
+}

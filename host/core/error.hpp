@@ -1,0 +1,36 @@
+// The one error type of the native core. C++ code throws tide::Error; the
+// binding boundary (bindings/support/protect.hpp) turns it into the Lua error
+// object of API.md §0 after every C++ local has been destroyed.
+#pragma once
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace tide {
+
+enum class ErrorKind {
+  Timeout, Empty, Full, Closed, Cancelled, BrokenBarrier, TransferError,
+  RemoteError, WorkerDied, BrokenPool, AbandonedLock, CalledProcessError,
+  InvalidState, Interrupted, OSError, ArgumentError,
+};
+
+const char* kind_name(ErrorKind k) noexcept;
+// Returns false when `name` is not a known kind.
+bool kind_from_name(std::string_view name, ErrorKind& out) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, std::string message, int err_no = 0)
+      : std::runtime_error(std::move(message)), kind_(kind), errno_(err_no) {}
+  ErrorKind kind() const noexcept { return kind_; }
+  int err_no() const noexcept { return errno_; }
+
+ private:
+  ErrorKind kind_;
+  int errno_;
+};
+
+// Throws OSError carrying errno and strerror, prefixed by `what`.
+[[noreturn]] void throw_os_error(const char* what, int err);
+
+}  // namespace tide

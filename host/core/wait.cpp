@@ -1,0 +1,122 @@
+#include "core/wait.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+
+#include "core/error.hpp"
+
+namespace tide {
+
+namespace {
+
+// Shared (not FUTEX_PRIVATE) operations, so the same word works when it
+// lives in memory mapped by several processes.
+long futex_wait_abs(std::atomic<std::uint32_t>* addr, std::uint32_t val, const timespec* abs) {
+  return syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, val, abs, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+void futex_wake(std::atomic<std::uint32_t>* addr, int n) {
+  syscall(SYS_futex, addr, FUTEX_WAKE, n, nullptr, nullptr, 0);
+}
+
+thread_local WaitContext t_context;
+std::atomic<bool> g_sigint{false};
+std::atomic<WaitContext*> g_interruptible{nullptr};
+
+// Guards WaitContext::waiting_on_ between the waiting thread leaving a wait
+// and another thread bumping that word to cancel it.
+struct SpinGuard {
+  explicit SpinGuard(std::atomic<bool>& f) : f_(f) {
+    while (f_.exchange(true, std::memory_order_acquire)) {
+    }
+  }
+  ~SpinGuard() { f_.store(false, std::memory_order_release); }
+  std::atomic<bool>& f_;
+};
+
+}  // namespace
+
+void WaitWord::notify_all() noexcept {
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  if (waiters.load(std::memory_order_seq_cst) != 0) futex_wake(&seq, INT_MAX);
+}
+
+void WaitWord::notify_one() noexcept {
+  seq.fetch_add(1, std::memory_order_seq_cst);
+  if (waiters.load(std::memory_order_seq_cst) != 0) futex_wake(&seq, 1);
+}
+
+WaitContext& WaitContext::current() noexcept { return t_context; }
+
+void WaitContext::request_cancel() noexcept {
+  cancel_.store(true, std::memory_order_seq_cst);
+  SpinGuard g(wake_lock_);
+  if (WaitWord* w = waiting_on_.load(std::memory_order_seq_cst)) {
+    w->seq.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake(&w->seq, INT_MAX);
+  }
+}
+
+void WaitContext::clear_cancel() noexcept { cancel_.store(false, std::memory_order_release); }
+
+void WaitContext::check() const {
+  if (cancel_requested()) throw Error(ErrorKind::Cancelled, "the thread was cancelled");
+  if (interruptible_ && sigint_pending(true)) throw Error(ErrorKind::Interrupted, "interrupted (SIGINT)");
+}
+
+bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
+  WaitContext& ctx = t_context;
+  if (ctx.interruptible_) g_interruptible.store(&ctx, std::memory_order_release);
+  // Publish what we sleep on before re-checking the flags: a canceller that
+  // misses the publication set its flag early enough for the check to see it;
+  // one that sees it bumps the word, so the futex refuses to sleep.
+  ctx.waiting_on_.store(&word, std::memory_order_seq_cst);
+  word.waiters.fetch_add(1, std::memory_order_seq_cst);
+  bool notified = true;
+  bool pending = ctx.cancel_requested() || (ctx.interruptible_ && g_sigint.load(std::memory_order_seq_cst));
+  if (!pending) {
+    timespec ts;
+    const timespec* abs = nullptr;
+    if (!deadline.is_never()) {
+      ts = deadline.as_timespec();
+      abs = &ts;
+    }
+    if (futex_wait_abs(&word.seq, seen, abs) == -1 && errno == ETIMEDOUT) notified = false;
+  }
+  word.waiters.fetch_sub(1, std::memory_order_seq_cst);
+  {
+    SpinGuard g(ctx.wake_lock_);
+    ctx.waiting_on_.store(nullptr, std::memory_order_seq_cst);
+  }
+  ctx.check();
+  return notified;
+}
+
+void note_sigint() noexcept {
+  g_sigint.store(true, std::memory_order_seq_cst);
+  // Normally runs on the main thread itself (workers block SIGINT), so the
+  // word it bumps cannot go away underneath it.
+  if (WaitContext* ctx = g_interruptible.load(std::memory_order_acquire)) {
+    if (WaitWord* w = ctx->waiting_on_.load(std::memory_order_seq_cst)) {
+      w->seq.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake(&w->seq, INT_MAX);
+    }
+  }
+}
+
+bool sigint_pending(bool consume) noexcept {
+  return consume ? g_sigint.exchange(false, std::memory_order_seq_cst)
+                 : g_sigint.load(std::memory_order_seq_cst);
+}
+
+void sleep_for(double seconds) {
+  WaitWord w;
+  Deadline d = Deadline::after(seconds);
+  WaitContext::current().check();
+  while (!d.passed()) wait_seq(w, w.seq.load(std::memory_order_acquire), d);
+}
+
+}  // namespace tide

@@ -1,0 +1,77 @@
+// The one wait mechanism (DESIGN.md mechanism 3). Every blocking call in
+// every module waits on a WaitWord: a futex sequence counter that notifiers
+// bump after changing the state the waiter is interested in. A wait ends on
+// a notify, at the deadline, when the waiting thread is cancelled, or on
+// SIGINT when it is the main thread. WaitWord is standard-layout with no
+// pointers, so it can live in memory shared between processes.
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include "core/deadline.hpp"
+
+namespace tide {
+
+struct WaitWord {
+  std::atomic<std::uint32_t> seq{0};
+  std::atomic<std::uint32_t> waiters{0};
+
+  // Call after changing the guarded state. Costs no system call when
+  // nobody waits.
+  void notify_all() noexcept;
+  void notify_one() noexcept;
+};
+
+// Per-OS-thread cancellation/interrupt state.
+class WaitContext {
+ public:
+  static WaitContext& current() noexcept;
+
+  // Requests cancellation: the thread's current or next wait throws
+  // Cancelled. Safe from any thread while `this` is alive.
+  void request_cancel() noexcept;
+  void clear_cancel() noexcept;
+  bool cancel_requested() const noexcept { return cancel_.load(std::memory_order_acquire); }
+
+  // Marks this thread as the one SIGINT interrupts (the main state's).
+  void set_interruptible(bool on) noexcept { interruptible_ = on; }
+  bool interruptible() const noexcept { return interruptible_; }
+
+  // Throws Cancelled or Interrupted if one is pending (consuming SIGINT).
+  void check() const;
+
+ private:
+  friend bool wait_seq(WaitWord&, std::uint32_t, const Deadline&);
+  friend void note_sigint() noexcept;
+  std::atomic<bool> cancel_{false};
+  std::atomic<WaitWord*> waiting_on_{nullptr};
+  std::atomic<bool> wake_lock_{false};  // spinlock: canceller vs. wait exit
+  bool interruptible_ = false;
+};
+
+// Blocks while word.seq == seen, until notified (true) or the deadline
+// passes (false). Spurious returns are allowed: callers loop on their
+// condition. Throws Cancelled / Interrupted.
+bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline);
+
+// Waits until pred() holds; false on timeout. The one loop every module uses:
+//   seq snapshot -> check pred -> sleep on the futex -> repeat.
+template <class Pred>
+bool wait_until(WaitWord& word, const Deadline& deadline, Pred&& pred) {
+  for (;;) {
+    std::uint32_t seen = word.seq.load(std::memory_order_acquire);
+    if (pred()) return true;
+    if (deadline.passed()) return false;
+    wait_seq(word, seen, deadline);
+  }
+}
+
+// SIGINT: the host's signal handler calls this; it is async-signal-safe.
+void note_sigint() noexcept;
+// True (and consumed when `consume`) if a SIGINT arrived since the last take.
+bool sigint_pending(bool consume) noexcept;
+
+// Sleeps for `seconds` through the same path (cancellable, interruptible).
+void sleep_for(double seconds);
+
+}  // namespace tide

@@ -1,0 +1,57 @@
+#include "runtime/handles.hpp"
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace tide {
+
+namespace {
+std::mutex g_mutex;
+// Values are string literals given at registration, so a looked-up name
+// stays valid with no lock held and nothing to destroy if Lua raises.
+std::unordered_map<std::string, const char*>& modules() {
+  static std::unordered_map<std::string, const char*> m;
+  return m;
+}
+
+const char* module_for(const char* type_name) {
+  std::lock_guard lock(g_mutex);
+  auto it = modules().find(type_name);
+  return it == modules().end() ? nullptr : it->second;
+}
+}  // namespace
+
+void register_handle_type(const char* type_name, const char* module) {
+  std::lock_guard lock(g_mutex);
+  modules()[type_name] = module;
+}
+
+Handle* test_handle(lua_State* L, int idx) noexcept {
+  if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return nullptr;
+  bool is_tide = lua_getfield(L, -1, "__tide") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+  lua_pop(L, 2);
+  return is_tide ? static_cast<Handle*>(lua_touserdata(L, idx)) : nullptr;
+}
+
+void push_handle(lua_State* L, Object* obj) {
+  const char* type = obj->type_name();
+  if (luaL_getmetatable(L, type) == LUA_TNIL) {
+    lua_pop(L, 1);
+    const char* module = module_for(type);
+    if (!module) luaL_error(L, "no module defines %s", type);
+    lua_getglobal(L, "require");
+    lua_pushstring(L, module);
+    lua_call(L, 1, 0);
+    luaL_getmetatable(L, type);
+  }
+  // Create the userdata closed first (liolib's rule), then fill it.
+  auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
+  h->obj = nullptr;
+  lua_insert(L, -2);
+  lua_setmetatable(L, -2);
+  obj->retain();
+  h->obj = obj;
+}
+
+}  // namespace tide

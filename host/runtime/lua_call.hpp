@@ -1,0 +1,20 @@
+// Running a transferred Lua call in a fresh state: the body of tide Threads
+// (and later of pool tasks). The payload is the function followed by its
+// arguments, encoded with the transfer codec by the caller's state.
+#pragma once
+#include <lua.hpp>
+
+#include <memory>
+
+#include "codec/message.hpp"
+#include "thread/thread.hpp"
+
+namespace tide::runtime {
+
+std::unique_ptr<ThreadBody> make_lua_call(Message payload);
+
+// Runs payload's function with its arguments in L (top-level call, under
+// the traceback handler); fills the outcome. Never raises or throws.
+Outcome run_call(lua_State* L, const Message& payload) noexcept;
+
+}  // namespace tide::runtime

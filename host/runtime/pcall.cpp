@@ -1,0 +1,46 @@
+#include "runtime/pcall.hpp"
+
+#include "core/wait.hpp"
+
+namespace tide::runtime {
+
+namespace {
+
+int finish_pcall(lua_State* L, int status, lua_KContext extra) {
+  if (status != LUA_OK && status != LUA_YIELD) {
+    if (WaitContext::current().cancel_requested()) return lua_error(L);
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - static_cast<int>(extra);
+}
+
+int tide_pcall(lua_State* L) {
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);
+  lua_insert(L, 1);
+  int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, finish_pcall);
+  return finish_pcall(L, status, 0);
+}
+
+int tide_xpcall(lua_State* L) {
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2);
+  int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_pcall);
+  return finish_pcall(L, status, 2);
+}
+
+}  // namespace
+
+void install_pcall(lua_State* L) {
+  lua_pushcfunction(L, tide_pcall);
+  lua_setglobal(L, "pcall");
+  lua_pushcfunction(L, tide_xpcall);
+  lua_setglobal(L, "xpcall");
+}
+
+}  // namespace tide::runtime

@@ -1,0 +1,85 @@
+#include "runtime/signals.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
+#include "core/wait.hpp"
+#include "support/error.hpp"
+#include "thread/os_threads.hpp"
+
+namespace tide::runtime {
+
+namespace {
+
+thread_local lua_State* t_state = nullptr;
+std::atomic<lua_State*> g_main_state{nullptr};
+
+void cancel_hook(lua_State* L, lua_Debug*) {
+  if (!WaitContext::current().cancel_requested()) {
+    lua_sethook(L, nullptr, 0, 0);
+    return;
+  }
+  // The hook stays installed: a pcall that swallows Cancelled gets it again
+  // within the next hundred instructions.
+  lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 100);
+  raise_error(L, ErrorKind::Cancelled, "the thread was cancelled");
+}
+
+void on_cancel_signal(int) {
+  int saved = errno;
+  if (t_state && WaitContext::current().cancel_requested())
+    lua_sethook(t_state, cancel_hook, LUA_MASKCOUNT, 1);
+  errno = saved;
+}
+
+void interrupt_hook(lua_State* L, lua_Debug*) {
+  lua_sethook(L, nullptr, 0, 0);
+  if (sigint_pending(true)) raise_error(L, ErrorKind::Interrupted, "interrupted (SIGINT)");
+}
+
+void on_sigint(int sig) {
+  int saved = errno;
+  if (sigint_pending(false)) {  // a second Ctrl-C before the first was seen: give up
+    signal(sig, SIG_DFL);
+    raise(sig);
+  }
+  note_sigint();
+  if (lua_State* L = g_main_state.load(std::memory_order_relaxed))
+    lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  errno = saved;
+}
+
+}  // namespace
+
+void install_process_handlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa = {};
+    sa.sa_handler = on_cancel_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(os_threads::kCancelSignal, &sa, nullptr);
+  });
+}
+
+void set_thread_state(lua_State* L) noexcept { t_state = L; }
+
+void set_main_state(lua_State* L) noexcept {
+  g_main_state.store(L);
+  WaitContext::current().set_interruptible(L != nullptr);
+}
+
+void install_sigint_handler() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+void check_cancel(lua_State* L) {
+  if (WaitContext::current().cancel_requested())
+    raise_error(L, ErrorKind::Cancelled, "the thread was cancelled");
+}
+
+}  // namespace tide::runtime

@@ -1,0 +1,26 @@
+// Signals that reach Lua code: cancellation of a worker's running code and
+// SIGINT in the main state. Both only call lua_sethook from the handler (the
+// one asynchronously safe entry into Lua); the hook then raises Cancelled or
+// Interrupted at the next instruction count.
+#pragma once
+#include <lua.hpp>
+
+namespace tide::runtime {
+
+// Installs the cancel-signal handler once per process.
+void install_process_handlers();
+
+// The state whose code a cancel signal on this OS thread should stop;
+// nullptr when none runs here.
+void set_thread_state(lua_State* L) noexcept;
+
+// The main state: SIGINT interrupts its running code and its waits.
+void set_main_state(lua_State* L) noexcept;
+// SIGINT handler, for hosts that own the process's signals (the command).
+void install_sigint_handler();
+
+// Raises Cancelled in L if this thread was asked to stop (hook body; also
+// used by thread.yield()).
+void check_cancel(lua_State* L);
+
+}  // namespace tide::runtime

@@ -1,0 +1,26 @@
+// The state factory and the process-wide runtime setup (DESIGN.md
+// mechanism 4). Every state tide makes, and every state that loads tide,
+// gets the standard libraries, the tide error metatable and every tide
+// module (plus host-registered modules) in package.preload, loaded lazily.
+#pragma once
+#include <lua.hpp>
+
+namespace tide::runtime {
+
+// A fresh state ready for worker code. Throws tide::Error on failure.
+lua_State* new_state();
+
+// Makes an existing state (the `tide` command's, or a stock interpreter's
+// that ran `require "tide"`) a tide state. Idempotent. May raise (Lua).
+void install(lua_State* L);
+
+// A native module opened on demand in every state, workers included
+// (the embedding API). Its C functions become transferable by name.
+void register_module(const char* name, lua_CFunction open);
+
+// Runs `fn`'s chunk with the traceback handler; on error leaves a message
+// (with traceback) on the stack and returns the status. Used by the command
+// and the REPL.
+int pcall_traceback(lua_State* L, int nargs, int nresults);
+
+}  // namespace tide::runtime

@@ -1,0 +1,118 @@
+#include "thread/os_threads.hpp"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "core/error.hpp"
+
+namespace tide::os_threads {
+
+namespace {
+
+constexpr auto kLinger = std::chrono::seconds(5);
+
+struct Worker {
+  std::thread thread;
+  std::atomic<bool> exited{false};
+};
+
+// Lock order: only `m`. Jobs run with it released.
+struct Cache {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> jobs;
+  std::list<Worker> workers;
+  int idle = 0;
+  bool stopping = false;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache;  // never destroyed: workers may outlive statics
+  return *c;
+}
+
+void worker_loop(Worker* self) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, kCancelSignal);
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  Cache& c = cache();
+  std::unique_lock lock(c.m);
+  for (;;) {
+    ++c.idle;
+    bool got = c.cv.wait_for(lock, kLinger, [&] { return !c.jobs.empty() || c.stopping; });
+    --c.idle;
+    if (!got || c.jobs.empty()) break;  // lingered long enough, or stopping
+    auto job = std::move(c.jobs.front());
+    c.jobs.pop_front();
+    lock.unlock();
+    job();
+    job = nullptr;  // destroy captures before taking the lock again
+    lock.lock();
+  }
+  self->exited.store(true, std::memory_order_release);
+}
+
+// Joins workers that exited on their own. Called with c.m held.
+void reap(Cache& c) {
+  for (auto it = c.workers.begin(); it != c.workers.end();) {
+    if (it->exited.load(std::memory_order_acquire)) {
+      it->thread.join();
+      it = c.workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
+void launch(std::function<void()> job) {
+  Cache& c = cache();
+  std::lock_guard lock(c.m);
+  reap(c);
+  c.jobs.push_back(std::move(job));
+  if (c.idle >= static_cast<int>(c.jobs.size())) {
+    c.cv.notify_one();
+    return;
+  }
+  Worker& w = c.workers.emplace_back();
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  try {
+    w.thread = std::thread(worker_loop, &w);
+  } catch (const std::system_error& e) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    c.workers.pop_back();
+    c.jobs.pop_back();
+    throw Error(ErrorKind::OSError, std::string("cannot start a thread: ") + e.what(),
+                e.code().value());
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void shutdown() noexcept {
+  Cache& c = cache();
+  std::list<Worker> workers;
+  {
+    std::lock_guard lock(c.m);
+    c.stopping = true;
+    c.cv.notify_all();
+    workers.swap(c.workers);
+  }
+  for (auto& w : workers) w.thread.join();
+  std::lock_guard lock(c.m);
+  c.stopping = false;
+}
+
+}  // namespace tide::os_threads

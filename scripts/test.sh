@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite: doctest unit tests and the Lua specs
+# run by the real `tide` binary (ctest).
+#   scripts/test.sh          plain build in build/
+#   scripts/test.sh asan     AddressSanitizer + UndefinedBehaviorSanitizer, in build-asan/
+#   scripts/test.sh tsan     ThreadSanitizer, in build-tsan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+variant=${1:-plain}
+case "$variant" in
+  plain) dir=build; extra=() ;;
+  asan)  dir=build-asan; extra=(-DTIDE_SANITIZE=address,undefined) ;;
+  tsan)  dir=build-tsan; extra=(-DTIDE_SANITIZE=thread) ;;
+  *) echo "usage: $0 [plain|asan|tsan]" >&2; exit 2 ;;
+esac
+
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_WERROR=ON "${extra[@]}" >/dev/null
+cmake --build "$dir"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+ctest --test-dir "$dir" --output-on-failure -j2

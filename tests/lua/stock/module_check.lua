@@ -1,0 +1,23 @@
+-- Run by a stock lua5.4 with LUA_CPATH pointing at the build: tide.so loads
+-- and threads run there too.
+local T = require "harness"
+local tide = require "tide"
+
+T.test("tide loads into stock lua5.4", function()
+  T.match(tide.version, "^%d+%.")
+  T.eq(type(tide.thread.spawn), "function")
+end)
+
+T.test("threads run and return values in a stock interpreter", function()
+  local t = tide.thread.spawn(function(x) return x * 3, require("tide").version end, 14)
+  local v, ver = t:join()
+  T.eq(v, 42)
+  T.eq(ver, tide.version)
+end)
+
+T.test("errors keep their kind in a stock interpreter", function()
+  local t = tide.thread.spawn(function() error("stock boom") end)
+  T.raises("RemoteError", "stock boom", t.join, t)
+end)
+
+T.done()
