@@ -33,6 +33,13 @@ class WaitContext {
   void clear_cancel() noexcept;
   bool cancel_requested() const noexcept { return cancel_.load(std::memory_order_acquire); }
 
+  // What a cancel signal on this thread should act on (the runtime stores
+  // the running lua_State here). Kept in the context, not in a thread_local
+  // of its own, because the signal handler may only touch TLS that the
+  // thread has already used.
+  void set_signal_target(void* target) noexcept { signal_target_.store(target, std::memory_order_release); }
+  void* signal_target() const noexcept { return signal_target_.load(std::memory_order_acquire); }
+
   // Marks this thread as the one SIGINT interrupts (the main state's).
   void set_interruptible(bool on) noexcept { interruptible_ = on; }
   bool interruptible() const noexcept { return interruptible_; }
@@ -46,6 +53,7 @@ class WaitContext {
   std::atomic<bool> cancel_{false};
   std::atomic<WaitWord*> waiting_on_{nullptr};
   std::atomic<bool> wake_lock_{false};  // spinlock: canceller vs. wait exit
+  std::atomic<void*> signal_target_{nullptr};
   bool interruptible_ = false;
 };
 

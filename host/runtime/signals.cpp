@@ -12,7 +12,6 @@ namespace tide::runtime {
 
 namespace {
 
-thread_local lua_State* t_state = nullptr;
 std::atomic<lua_State*> g_main_state{nullptr};
 
 void cancel_hook(lua_State* L, lua_Debug*) {
@@ -28,8 +27,9 @@ void cancel_hook(lua_State* L, lua_Debug*) {
 
 void on_cancel_signal(int) {
   int saved = errno;
-  if (t_state && WaitContext::current().cancel_requested())
-    lua_sethook(t_state, cancel_hook, LUA_MASKCOUNT, 1);
+  WaitContext& ctx = WaitContext::current();
+  auto* L = static_cast<lua_State*>(ctx.signal_target());
+  if (L && ctx.cancel_requested()) lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 1);
   errno = saved;
 }
 
@@ -63,7 +63,7 @@ void install_process_handlers() {
   });
 }
 
-void set_thread_state(lua_State* L) noexcept { t_state = L; }
+void set_thread_state(lua_State* L) noexcept { WaitContext::current().set_signal_target(L); }
 
 void set_main_state(lua_State* L) noexcept {
   g_main_state.store(L);
