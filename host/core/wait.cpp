@@ -60,6 +60,15 @@ void WaitContext::request_cancel() noexcept {
   }
 }
 
+void WaitContext::set_interruptible(bool on) noexcept {
+  interruptible_ = on;
+  WaitContext* self = this;
+  if (on)
+    g_interruptible.store(this, std::memory_order_release);
+  else  // never leave the SIGINT handler a context that may go away
+    g_interruptible.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel);
+}
+
 void WaitContext::clear_cancel() noexcept { cancel_.store(false, std::memory_order_release); }
 
 void WaitContext::check() const {
@@ -69,7 +78,6 @@ void WaitContext::check() const {
 
 bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
   WaitContext& ctx = t_context;
-  if (ctx.interruptible_) g_interruptible.store(&ctx, std::memory_order_release);
   // Publish what we sleep on before re-checking the flags: a canceller that
   // misses the publication set its flag early enough for the check to see it;
   // one that sees it bumps the word, so the futex refuses to sleep.

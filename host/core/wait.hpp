@@ -41,7 +41,7 @@ class WaitContext {
   void* signal_target() const noexcept { return signal_target_.load(std::memory_order_acquire); }
 
   // Marks this thread as the one SIGINT interrupts (the main state's).
-  void set_interruptible(bool on) noexcept { interruptible_ = on; }
+  void set_interruptible(bool on) noexcept;
   bool interruptible() const noexcept { return interruptible_; }
 
   // Throws Cancelled or Interrupted if one is pending (consuming SIGINT).

@@ -83,6 +83,8 @@ Outcome run_call(lua_State* L, const Message& payload) noexcept {
   Outcome out;
   Call call{&payload, &out.values};
   int base = lua_gettop(L);
+  lua_pushnil(L);  // an error that skips the handler must not show an old traceback
+  lua_setfield(L, LUA_REGISTRYINDEX, "tide.traceback");
   lua_pushcfunction(L, error_handler);
   lua_pushcfunction(L, call_main);
   lua_pushlightuserdata(L, &call);
