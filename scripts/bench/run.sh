@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs every tide-vs-Python benchmark in this directory.
+# Usage: scripts/bench/run.sh [build-dir]   (default: build/ at the repo root)
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+tide=$build/tide
+[ -x "$tide" ] || { echo "no tide binary at $tide (build first)" >&2; exit 2; }
+
+# Parallel figures (W6) are only meaningful on an otherwise idle machine.
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)"
+
+status=0
+for lua in "$here"/w*.lua "$here"/codec.lua; do
+  # A hang is a result to report, not a reason to block the whole run.
+  timeout 120 "$tide" "$lua" || { echo "FAILED ($?): $tide $lua" >&2; status=1; }
+done
+exit $status
