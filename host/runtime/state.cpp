@@ -11,6 +11,7 @@
 #include "runtime/cfunctions.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
+#include "runtime/shared_types.hpp"
 #include "runtime/signals.hpp"
 #include "support/error.hpp"
 
@@ -81,6 +82,7 @@ void install(lua_State* L) {
   lua_pop(L, 1);
   if (done) return;
   install_process_handlers();
+  register_shared_types();
   open_error_meta(L);
   install_pcall(L);
   register_stdlib(L);

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "shm/owner.hpp"
 #include "thread/os_threads.hpp"
 
 namespace tide {
@@ -140,6 +141,7 @@ void Thread::run() noexcept {
                    : out.state == CompletionState::Failed  ? "failed"
                                                            : "cancelled");
   t_current = nullptr;
+  shm::end_thread_token();  // RLocks it still holds are now abandoned
   log::set_thread_name("idle");
   // Leave the registry first, so whoever join() wakes no longer sees this
   // thread in enumerate(); the job's own reference keeps it alive.

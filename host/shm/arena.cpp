@@ -1,0 +1,202 @@
+#include "shm/arena.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.hpp"
+
+namespace tide::shm {
+
+namespace {
+
+// Virtual size only: memfd pages cost memory once touched, and freed large
+// blocks are punched out again (MADV_REMOVE).
+constexpr std::size_t kArenaSize = std::size_t(4) << 30;
+constexpr int kMinClass = 5;   // 32-byte blocks (16 header + 16 payload)
+constexpr int kClasses = 33;   // up to 4 GiB
+constexpr std::size_t kPunchFrom = std::size_t(1) << 20;
+constexpr std::uint64_t kMagic = 0x316e726165646974ULL;  // "tidearn1"
+constexpr std::uint32_t kBlockMagic = 0x7ab1e5edu;
+constexpr int kOwnerSlots = 8192;
+
+struct BlockHeader {
+  std::uint32_t cls;
+  std::uint32_t magic;
+  std::uint64_t next;  // free-list link while free
+};
+static_assert(sizeof(BlockHeader) == 16);
+
+struct OwnerSlot {
+  std::atomic<std::uint32_t> gen;  // odd: claimed
+  std::atomic<std::int32_t> pid;
+};
+
+int ceil_log2(std::size_t n) {
+  int c = 0;
+  while ((std::size_t(1) << c) < n) ++c;
+  return c;
+}
+
+bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+Arena* g_arena = nullptr;
+std::once_flag g_once;
+
+}  // namespace
+
+struct Arena::Header {
+  std::uint64_t magic;
+  pthread_mutex_t lock;  // robust + process-shared: guards bump and free lists
+  Offset bump;
+  Offset free_list[kClasses];
+  std::atomic<std::int64_t> in_use;
+  std::atomic<std::uint32_t> owner_hint;
+  OwnerSlot owners[kOwnerSlots];
+};
+
+Arena::Header* Arena::header() const noexcept { return reinterpret_cast<Header*>(base_); }
+
+namespace {
+
+// Takes the allocator lock, recovering it if a process died holding it (the
+// critical sections are a few stores; the lists stay usable).
+class HeaderLock {
+ public:
+  explicit HeaderLock(pthread_mutex_t* m) : m_(m) {
+    int r = pthread_mutex_lock(m_);
+    if (r == EOWNERDEAD) pthread_mutex_consistent(m_);
+  }
+  ~HeaderLock() { pthread_mutex_unlock(m_); }
+
+ private:
+  pthread_mutex_t* m_;
+};
+
+}  // namespace
+
+Arena& Arena::get() {
+  std::call_once(g_once, [] {
+    int fd = memfd_create("tide-arena", MFD_CLOEXEC);
+    if (fd < 0) throw_os_error("memfd_create", errno);
+    if (ftruncate(fd, static_cast<off_t>(kArenaSize)) != 0) {
+      int e = errno;
+      close(fd);
+      throw_os_error("ftruncate(shared arena)", e);
+    }
+    void* p = mmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      throw_os_error("mmap(shared arena)", e);
+    }
+    auto* h = static_cast<Header*>(p);
+    h->magic = kMagic;
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    pthread_mutex_init(&h->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    h->bump = (sizeof(Header) + 4095) & ~Offset(4095);
+    g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
+  });
+  return *g_arena;
+}
+
+void* Arena::alloc(std::size_t size) {
+  int cls = ceil_log2(size + sizeof(BlockHeader));
+  if (cls < kMinClass) cls = kMinClass;
+  if (cls >= kClasses) throw Error(ErrorKind::OSError, "shared memory: block too large", ENOMEM);
+  Header* h = header();
+  Offset off;
+  bool recycled;
+  {
+    HeaderLock lock(&h->lock);
+    off = h->free_list[cls];
+    recycled = off != 0;
+    if (recycled) {
+      h->free_list[cls] = at<BlockHeader>(off)->next;
+    } else {
+      off = h->bump;
+      if (off + (Offset(1) << cls) > size_)
+        throw Error(ErrorKind::OSError, "shared memory arena exhausted", ENOMEM);
+      h->bump = off + (Offset(1) << cls);
+    }
+  }
+  auto* b = at<BlockHeader>(off);
+  b->cls = static_cast<std::uint32_t>(cls);
+  b->magic = kBlockMagic;
+  b->next = 0;
+  void* p = b + 1;
+  // Fresh and punched-out pages are already zero.
+  if (recycled && (std::size_t(1) << cls) < kPunchFrom) std::memset(p, 0, size);
+  h->in_use.fetch_add(std::int64_t(1) << cls, std::memory_order_relaxed);
+  return p;
+}
+
+void Arena::free(void* p) noexcept {
+  if (!p) return;
+  auto* b = static_cast<BlockHeader*>(p) - 1;
+  if (b->magic != kBlockMagic) return;  // not ours, or freed twice: never corrupt the lists
+  std::size_t bytes = std::size_t(1) << b->cls;
+  if (bytes >= kPunchFrom) {
+    // Give the pages back; the block stays ours (zero-filled on next touch).
+    auto start = (reinterpret_cast<std::uintptr_t>(p) + 4095) & ~std::uintptr_t(4095);
+    auto end = (reinterpret_cast<std::uintptr_t>(b) + bytes) & ~std::uintptr_t(4095);
+    if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_REMOVE);
+  }
+  b->magic = 0;
+  Header* h = header();
+  h->in_use.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+  HeaderLock lock(&h->lock);
+  b->next = h->free_list[b->cls];
+  h->free_list[b->cls] = offset_of(b);
+}
+
+std::int64_t Arena::bytes_in_use() const noexcept {
+  return header()->in_use.load(std::memory_order_relaxed);
+}
+
+std::uint64_t Arena::claim_owner_token() {
+  Header* h = header();
+  pid_t me = getpid();
+  std::uint32_t start = h->owner_hint.fetch_add(1, std::memory_order_relaxed);
+  for (int n = 0; n < 2 * kOwnerSlots; ++n) {
+    std::uint32_t i = (start + static_cast<std::uint32_t>(n)) % kOwnerSlots;
+    OwnerSlot& s = h->owners[i];
+    std::uint32_t g = s.gen.load(std::memory_order_acquire);
+    // A claimed slot whose process died is reclaimed with a new generation.
+    bool free_slot = (g & 1) == 0;
+    if (!free_slot && (n < kOwnerSlots || pid_alive(s.pid.load(std::memory_order_acquire)))) continue;
+    std::uint32_t next = free_slot ? g + 1 : g + 2;
+    if (s.gen.compare_exchange_strong(g, next, std::memory_order_acq_rel)) {
+      s.pid.store(me, std::memory_order_release);
+      return (std::uint64_t(i + 1) << 32) | next;
+    }
+  }
+  throw Error(ErrorKind::OSError, "too many lock owners alive", EAGAIN);
+}
+
+void Arena::release_owner_token(std::uint64_t token) noexcept {
+  if (!token) return;
+  OwnerSlot& s = header()->owners[(token >> 32) - 1];
+  auto g = static_cast<std::uint32_t>(token);
+  s.gen.compare_exchange_strong(g, g + 1, std::memory_order_acq_rel);
+}
+
+bool Arena::token_alive(std::uint64_t token) const noexcept {
+  if (!token) return false;
+  std::uint64_t i = (token >> 32) - 1;
+  if (i >= kOwnerSlots) return false;
+  const OwnerSlot& s = header()->owners[i];
+  if (s.gen.load(std::memory_order_acquire) != static_cast<std::uint32_t>(token)) return false;
+  return pid_alive(s.pid.load(std::memory_order_acquire));
+}
+
+}  // namespace tide::shm

@@ -1,0 +1,61 @@
+// The shared-memory arena (DESIGN.md mechanism 2). One per process tree:
+// an anonymous memfd mapped MAP_SHARED, created on first use, inherited by
+// fork() children at the same address, and mappable by spawned children
+// through its descriptor (fd()). Nothing is ever named in /dev/shm, so
+// nothing is left behind when the last process exits, even after kill -9.
+//
+// Inside the arena, data refers to other arena data by offset, never by
+// pointer, because another process may map it at another address.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace tide::shm {
+
+using Offset = std::uint64_t;  // 0 is "none"
+
+class Arena {
+ public:
+  // The arena of this process tree, created on first call. Throws OSError.
+  static Arena& get();
+
+  // Memory for `size` bytes, 16-byte aligned, zero-filled. Throws OSError
+  // (ENOMEM) when the arena is exhausted. Safe from any thread or process.
+  void* alloc(std::size_t size);
+  void free(void* p) noexcept;
+
+  Offset offset_of(const void* p) const noexcept {
+    return p ? static_cast<Offset>(static_cast<const char*>(p) - base_) : 0;
+  }
+  template <class T = void>
+  T* at(Offset off) const noexcept {
+    return off ? reinterpret_cast<T*>(base_ + off) : nullptr;
+  }
+  bool contains(const void* p) const noexcept {
+    auto* c = static_cast<const char*>(p);
+    return c >= base_ && c < base_ + size_;
+  }
+
+  int fd() const noexcept { return fd_; }
+  std::size_t size() const noexcept { return size_; }
+  // Bytes handed out and not yet freed (for leak checks in tests).
+  std::int64_t bytes_in_use() const noexcept;
+
+  // Slots identifying live owners (processes, threads) for lock ownership.
+  // A token is never 0; token_alive() is false once the owner ended or its
+  // process died (checked with kill(pid, 0)).
+  std::uint64_t claim_owner_token();
+  void release_owner_token(std::uint64_t token) noexcept;
+  bool token_alive(std::uint64_t token) const noexcept;
+
+ private:
+  Arena(int fd, char* base, std::size_t size) : fd_(fd), base_(base), size_(size) {}
+  struct Header;
+  Header* header() const noexcept;
+  int fd_;
+  char* base_;
+  std::size_t size_;
+};
+
+}  // namespace tide::shm
