@@ -6,6 +6,7 @@ extern "C" {
 int tide_open_root(lua_State* L);
 int luaopen_tide_thread(lua_State* L);
 int luaopen_tide_log(lua_State* L);
+int luaopen_tide_os(lua_State* L);
 }
 
 namespace tide {

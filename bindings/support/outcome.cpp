@@ -17,6 +17,7 @@ int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {
     default:
       throw Error(ErrorKind::InvalidState, who + " has not finished");
   }
+  if (o.failure_kind != ErrorKind::RemoteError) throw Error(o.failure_kind, who + " " + o.text);
   int cause = 0;
   if (!o.values.empty()) {
     try {

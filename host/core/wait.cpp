@@ -1,10 +1,13 @@
 #include "core/wait.hpp"
 
 #include <linux/futex.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 
 #include "core/error.hpp"
@@ -37,6 +40,14 @@ struct SpinGuard {
   std::atomic<bool>& f_;
 };
 
+// Makes an eventfd readable; async-signal-safe.
+void poke(int fd) noexcept {
+  if (fd < 0) return;
+  std::uint64_t one = 1;
+  ssize_t r = write(fd, &one, sizeof one);
+  (void)r;
+}
+
 }  // namespace
 
 void WaitWord::notify_all() noexcept {
@@ -53,6 +64,7 @@ WaitContext& WaitContext::current() noexcept { return t_context; }
 
 void WaitContext::request_cancel() noexcept {
   cancel_.store(true, std::memory_order_seq_cst);
+  poke(wake_fd_.load(std::memory_order_seq_cst));
   SpinGuard g(wake_lock_);
   if (WaitWord* w = waiting_on_.load(std::memory_order_seq_cst)) {
     w->seq.fetch_add(1, std::memory_order_seq_cst);
@@ -67,6 +79,21 @@ void WaitContext::set_interruptible(bool on) noexcept {
     g_interruptible.store(this, std::memory_order_release);
   else  // never leave the SIGINT handler a context that may go away
     g_interruptible.compare_exchange_strong(self, nullptr, std::memory_order_acq_rel);
+}
+
+int WaitContext::wake_fd() {
+  int fd = wake_fd_.load(std::memory_order_acquire);
+  if (fd < 0) {
+    fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (fd < 0) throw_os_error("eventfd", errno);
+    wake_fd_.store(fd, std::memory_order_seq_cst);
+  }
+  return fd;
+}
+
+WaitContext::~WaitContext() {
+  int fd = wake_fd_.exchange(-1);
+  if (fd >= 0) close(fd);
 }
 
 void WaitContext::clear_cancel() noexcept { cancel_.store(false, std::memory_order_release); }
@@ -103,11 +130,38 @@ bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
   return notified;
 }
 
+short wait_fd(int fd, short events, const Deadline& deadline) {
+  WaitContext& ctx = t_context;
+  int wake = ctx.wake_fd();  // published before the flags are checked
+  for (;;) {
+    ctx.check();
+    int timeout_ms = -1;
+    if (!deadline.is_never()) {
+      auto left = deadline.at() - Deadline::Clock::now();
+      if (left <= Deadline::Clock::duration::zero()) return 0;
+      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+    }
+    pollfd fds[2] = {{fd, events, 0}, {wake, POLLIN, 0}};
+    int n = poll(fds, 2, timeout_ms);
+    if (n < 0 && errno != EINTR) throw_os_error("poll", errno);
+    if (n > 0 && fds[1].revents) {
+      std::uint64_t drained;
+      ssize_t r = read(wake, &drained, sizeof drained);
+      (void)r;
+    }
+    if (n > 0 && fds[0].revents) {
+      ctx.check();
+      return fds[0].revents;
+    }
+  }
+}
+
 void note_sigint() noexcept {
   g_sigint.store(true, std::memory_order_seq_cst);
   // Normally runs on the main thread itself (workers block SIGINT), so the
   // word it bumps cannot go away underneath it.
   if (WaitContext* ctx = g_interruptible.load(std::memory_order_acquire)) {
+    poke(ctx->wake_fd_.load(std::memory_order_seq_cst));
     if (WaitWord* w = ctx->waiting_on_.load(std::memory_order_seq_cst)) {
       w->seq.fetch_add(1, std::memory_order_seq_cst);
       futex_wake(&w->seq, INT_MAX);

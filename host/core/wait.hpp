@@ -47,6 +47,12 @@ class WaitContext {
   // Throws Cancelled or Interrupted if one is pending (consuming SIGINT).
   void check() const;
 
+  // An eventfd made readable by request_cancel() and SIGINT, so waits on
+  // file descriptors (wait_fd) end for the same reasons futex waits do.
+  // Created on first use by the owning thread.
+  int wake_fd();
+  ~WaitContext();
+
  private:
   friend bool wait_seq(WaitWord&, std::uint32_t, const Deadline&);
   friend void note_sigint() noexcept;
@@ -54,6 +60,7 @@ class WaitContext {
   std::atomic<WaitWord*> waiting_on_{nullptr};
   std::atomic<bool> wake_lock_{false};  // spinlock: canceller vs. wait exit
   std::atomic<void*> signal_target_{nullptr};
+  std::atomic<int> wake_fd_{-1};
   bool interruptible_ = false;
 };
 
@@ -73,6 +80,11 @@ bool wait_until(WaitWord& word, const Deadline& deadline, Pred&& pred) {
     wait_seq(word, seen, deadline);
   }
 }
+
+// Waits until `fd` is ready for `events` (poll(2) POLLIN/POLLOUT); returns
+// the revents, or 0 at the deadline. Throws Cancelled / Interrupted like
+// every wait. An invalid fd returns POLLNVAL for the caller to report.
+short wait_fd(int fd, short events, const Deadline& deadline);
 
 // SIGINT: the host's signal handler calls this; it is async-signal-safe.
 void note_sigint() noexcept;

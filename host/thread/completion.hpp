@@ -5,9 +5,11 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <new>
 #include <string>
 
 #include "codec/message.hpp"
+#include "core/error.hpp"
 #include "core/wait.hpp"
 
 namespace tide {
@@ -19,6 +21,9 @@ struct Outcome {
   Message values;         // results (Completed) or the error value (Failed)
   std::string text;       // Failed: tostring of the error value
   std::string traceback;  // Failed: the worker's traceback
+  // Failed: RemoteError when the work raised (values hold the error);
+  // WorkerDied when the worker ended without a result (text says how).
+  ErrorKind failure_kind = ErrorKind::RemoteError;
 };
 
 class Completion {
@@ -36,6 +41,10 @@ class Completion {
   // True once done, false at the deadline. Throws Cancelled/Interrupted for
   // the waiting thread.
   bool wait(const Deadline& deadline);
+
+  // In a fork child only: the mutex may have been held by a thread that
+  // does not exist there.
+  void reset_after_fork() noexcept { new (&m_) std::mutex; }
 
   // Readable once done(); immutable from then on.
   const Outcome& outcome() const noexcept { return outcome_; }

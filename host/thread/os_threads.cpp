@@ -35,9 +35,19 @@ struct Cache {
   bool stopping = false;
 };
 
+Cache* g_cache = nullptr;
+std::once_flag g_cache_once;
+
+// A fork child has none of the parent's OS threads and maybe a mutex held
+// by one of them: it starts an empty cache (the old one is left as is).
+void after_fork_child() { g_cache = new Cache; }
+
 Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: workers may outlive statics
-  return *c;
+  std::call_once(g_cache_once, [] {
+    g_cache = new Cache;  // never destroyed: workers may outlive statics
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+  });
+  return *g_cache;
 }
 
 void worker_loop(Worker* self) {

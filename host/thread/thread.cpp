@@ -25,13 +25,43 @@ struct Registry {
   WaitWord changed;  // bumped whenever a thread finishes
 };
 
+Registry* g_registry = nullptr;
+std::once_flag g_registry_once;
+thread_local Thread* t_current = nullptr;
+
+void fork_prepare() { g_registry->m.lock(); }
+void fork_parent() { g_registry->m.unlock(); }
+
+// In a fork child only the forking thread exists. The others' Thread
+// objects end as WorkerDied, so joining them there returns at once.
+void fork_child() {
+  Registry* old = g_registry;
+  g_registry = new Registry;  // the old mutex is held by the forking thread
+  for (auto& t : old->alive) {
+    if (t.get() == t_current) {
+      g_registry->alive.push_back(t);
+      if (!t->daemon()) ++g_registry->non_daemon;
+      continue;
+    }
+    t->completion().reset_after_fork();
+    Outcome o;
+    o.state = CompletionState::Failed;
+    o.failure_kind = ErrorKind::WorkerDied;
+    o.text = "does not exist in this forked process";
+    t->completion().finish(std::move(o));
+    t->mark_error_observed();
+  }
+}
+
 Registry& registry() {
-  static Registry* r = new Registry;  // outlives statics: workers may finish late
-  return *r;
+  std::call_once(g_registry_once, [] {
+    g_registry = new Registry;  // outlives statics: workers may finish late
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+  });
+  return *g_registry;
 }
 
 std::atomic<int> g_counter{0};
-thread_local Thread* t_current = nullptr;
 thread_local Ref<Thread> t_dummy;
 
 void unregister(Thread* t, bool daemon) {
