@@ -1,5 +1,7 @@
 #include "runtime/pcall.hpp"
 
+#include <cstdio>
+
 #include "core/wait.hpp"
 
 namespace tide::runtime {
@@ -34,9 +36,29 @@ int tide_xpcall(lua_State* L) {
   return finish_pcall(L, status, 2);
 }
 
+int tide_print(lua_State* L) {
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; ++i) {
+    if (i > 1) luaL_addchar(&b, '\t');
+    luaL_tolstring(L, i, nullptr);
+    luaL_addvalue(&b);
+  }
+  luaL_addchar(&b, '\n');
+  luaL_pushresult(&b);
+  size_t len;
+  const char* s = lua_tolstring(L, -1, &len);
+  std::fwrite(s, 1, len, stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 void install_pcall(lua_State* L) {
+  lua_pushcfunction(L, tide_print);
+  lua_setglobal(L, "print");
   lua_pushcfunction(L, tide_pcall);
   lua_setglobal(L, "pcall");
   lua_pushcfunction(L, tide_xpcall);

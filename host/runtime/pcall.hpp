@@ -1,12 +1,15 @@
-// pcall and xpcall for tide states: the standard semantics (yieldable, via
-// continuations), except that an error caught while the calling thread is
-// being cancelled is raised again, so user code cannot swallow Cancelled.
+// Base-library functions tide states replace, keeping their semantics:
+// - pcall and xpcall (yieldable, via continuations), except that an error
+//   caught while the calling thread is being cancelled is raised again, so
+//   user code cannot swallow Cancelled;
+// - print, which writes each line with one fwrite so lines printed by
+//   concurrent threads never interleave mid-line.
 #pragma once
 #include <lua.hpp>
 
 namespace tide::runtime {
 
-// Replaces _G.pcall and _G.xpcall in L.
+// Replaces _G.pcall, _G.xpcall and _G.print in L.
 void install_pcall(lua_State* L);
 
 }  // namespace tide::runtime
