@@ -1,0 +1,627 @@
+// Transfer codec (host/codec): round trips between two Lua states, the
+// TransferError paths, and hostile input.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <lua.hpp>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "codec/bytecode.hpp"
+#include "codec/codec.hpp"
+#include "core/error.hpp"
+#include "runtime/cfunctions.hpp"
+#include "runtime/handles.hpp"
+
+using tide::Message;
+using tide::codec::Label;
+
+namespace {
+
+// A test object type: counts live instances.
+struct TestObject : tide::Object {
+  static inline std::atomic<int> alive{0};
+  TestObject() { ++alive; }
+  ~TestObject() override { --alive; }
+  const char* type_name() const noexcept override { return "test.Obj"; }
+};
+
+int close_handle(lua_State* L) {
+  auto* h = static_cast<tide::Handle*>(lua_touserdata(L, 1));
+  if (h && h->obj) {
+    h->obj->release();
+    h->obj = nullptr;
+  }
+  return 0;
+}
+
+int define_test_obj(lua_State* L) {
+  if (luaL_newmetatable(L, "test.Obj")) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "__tide");
+    lua_pushcfunction(L, close_handle);
+    lua_setfield(L, -2, "__gc");
+  }
+  return 1;
+}
+
+int unregistered_cfunction(lua_State* L) {
+  lua_pushinteger(L, 42);
+  return 1;
+}
+
+// A Lua state whose allocator refuses to grow past `limit` bytes in total.
+class Lua {
+ public:
+  explicit Lua(std::size_t limit = SIZE_MAX) : limit_(limit) {
+    L = lua_newstate(&Lua::alloc, this);
+    REQUIRE(L);
+    luaL_openlibs(L);
+    lua_pushglobaltable(L);
+    tide::cfunctions::register_table(L, -1, "_G");
+    lua_getfield(L, -1, "string");
+    tide::cfunctions::register_table(L, -1, "string");
+    lua_pop(L, 2);
+    lua_pushcfunction(L, close_handle);
+    lua_setglobal(L, "close_handle");
+    lua_pushcfunction(L, unregistered_cfunction);
+    lua_setglobal(L, "unregistered");
+  }
+  ~Lua() { lua_close(L); }
+  Lua(const Lua&) = delete;
+  Lua& operator=(const Lua&) = delete;
+  operator lua_State*() const { return L; }
+
+  lua_State* L;
+
+ private:
+  static void* alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
+    auto* self = static_cast<Lua*>(ud);
+    if (!ptr) osize = 0;
+    if (nsize == 0) {
+      std::free(ptr);
+      self->used_ -= osize;
+      return nullptr;
+    }
+    if (nsize > osize && self->used_ + (nsize - osize) > self->limit_) return nullptr;
+    void* p = std::realloc(ptr, nsize);
+    if (p) self->used_ += nsize - osize;
+    return p;
+  }
+  std::size_t limit_;
+  std::size_t used_ = 0;
+};
+
+void run(lua_State* L, const std::string& code) {
+  int top = lua_gettop(L);
+  bool ok = luaL_loadstring(L, code.c_str()) == LUA_OK && lua_pcall(L, 0, 0, 0) == LUA_OK;
+  INFO(code);
+  REQUIRE_MESSAGE(ok, lua_tostring(L, -1));
+  lua_settop(L, top);
+}
+
+// Evaluates `expr` in `L` and leaves its results on the stack; returns how many.
+int eval(lua_State* L, const std::string& expr) {
+  int top = lua_gettop(L);
+  bool ok = luaL_loadstring(L, ("return " + expr).c_str()) == LUA_OK &&
+            lua_pcall(L, 0, LUA_MULTRET, 0) == LUA_OK;
+  INFO(expr);
+  REQUIRE_MESSAGE(ok, lua_tostring(L, -1));
+  return lua_gettop(L) - top;
+}
+
+Message encode_expr(lua_State* L, const std::string& expr, Label label = {}) {
+  int top = lua_gettop(L);
+  int n = eval(L, expr);
+  Message m;
+  tide::codec::encode(L, top + 1, n, m, label);
+  REQUIRE(lua_gettop(L) == top + n);
+  lua_settop(L, top);
+  return m;
+}
+
+// Decodes `m` into `L` and stores the values as global `name` = {n=..., ...}.
+void store(lua_State* L, const Message& m, const char* name = "v") {
+  int top = lua_gettop(L);
+  int k = tide::codec::decode(L, m);
+  REQUIRE(k == m.count);
+  REQUIRE(lua_gettop(L) == top + k);
+  lua_createtable(L, k, 1);
+  for (int i = 1; i <= k; ++i) {
+    lua_pushvalue(L, top + i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_pushinteger(L, k);
+  lua_setfield(L, -2, "n");
+  lua_setglobal(L, name);
+  lua_settop(L, top);
+}
+
+void transfer(lua_State* src, lua_State* dst, const std::string& expr, const char* name = "v") {
+  store(dst, encode_expr(src, expr), name);
+}
+
+// Encoding `expr` must fail; returns the TransferError message.
+std::string encode_error(lua_State* L, const std::string& expr, Label label = {"argument", 1}) {
+  int top = lua_gettop(L);
+  int n = eval(L, expr);
+  Message m;
+  lua_pushliteral(L, "earlier value");
+  tide::codec::encode(L, -1, 1, m);  // must survive the failure
+  lua_pop(L, 1);
+  const std::string before = m.bytes;
+  std::string msg = "<no error>";
+  try {
+    tide::codec::encode(L, top + 1, n, m, label);
+  } catch (const tide::Error& e) {
+    CHECK(e.kind() == tide::ErrorKind::TransferError);
+    msg = e.what();
+  }
+  CHECK(lua_gettop(L) == top + n);
+  CHECK(m.bytes == before);
+  CHECK(m.count == 1);
+  lua_settop(L, top);
+  return msg;
+}
+
+// Decoding must fail with TransferError and leave the stack alone.
+std::string decode_error(lua_State* L, std::string_view bytes, int count) {
+  int top = lua_gettop(L);
+  std::string msg = "<no error>";
+  try {
+    tide::codec::decode_bytes(L, bytes, count);
+  } catch (const tide::Error& e) {
+    CHECK(e.kind() == tide::ErrorKind::TransferError);
+    msg = e.what();
+  }
+  CHECK(lua_gettop(L) == top);
+  return msg;
+}
+
+// Either decodes or throws TransferError, never anything else.
+void decode_any(lua_State* L, std::string_view bytes, int count) {
+  int top = lua_gettop(L);
+  try {
+    int k = tide::codec::decode_bytes(L, bytes, count);
+    CHECK(k == count);
+    CHECK(lua_gettop(L) == top + count);
+  } catch (const tide::Error& e) {
+    CHECK(e.kind() == tide::ErrorKind::TransferError);
+    CHECK(lua_gettop(L) == top);
+  }
+  lua_settop(L, top);
+}
+
+std::string header() { return std::string("\x74\x01", 2); }
+std::string u32(std::uint32_t v) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("codec: scalars round trip with their exact types and bits") {
+  Lua a, b;
+  transfer(a, b,
+           "nil, true, false, 0, 127, 128, -1, math.maxinteger, math.mininteger, 3, 3.0, "
+           "1.5, '', 'x', string.rep('y', 31), string.rep('z', 32), 'a\\0b\\0', "
+           "string.rep('q', 1000), -0.0, 1/0, -1/0, 0/0, "
+           "string.unpack('<d', '\\1\\0\\0\\0\\0\\0\\xf8\\x7f'), nil");
+  run(b, R"(
+    assert(v.n == 24)
+    assert(v[1] == nil and v[2] == true and v[3] == false)
+    assert(v[4] == 0 and v[5] == 127 and v[6] == 128 and v[7] == -1)
+    assert(v[8] == math.maxinteger and v[9] == math.mininteger)
+    assert(math.type(v[10]) == 'integer' and math.type(v[11]) == 'float' and v[11] == 3)
+    assert(v[12] == 1.5 and v[13] == '' and v[14] == 'x')
+    assert(v[15] == string.rep('y', 31) and v[16] == string.rep('z', 32))
+    assert(v[17] == 'a\0b\0' and #v[17] == 4 and v[18] == string.rep('q', 1000))
+    assert(math.type(v[19]) == 'float' and 1/v[19] == -1/0)
+    assert(v[20] == 1/0 and v[21] == -1/0)
+    assert(v[22] ~= v[22])
+    assert(string.pack('<d', v[23]) == '\1\0\0\0\0\0\xf8\x7f')
+    assert(v[24] == nil)
+  )");
+  // The NaN produced by 0/0 keeps its sign and payload too.
+  transfer(a, b, "0/0, string.pack('<d', 0/0)", "w");
+  run(b, "assert(string.pack('<d', w[1]) == w[2])");
+}
+
+TEST_CASE("codec: a 100 MB binary string") {
+  Lua a, b;
+  Message m = encode_expr(a, "string.rep('ab\\0c', 25 * 1024 * 1024)");
+  CHECK(m.bytes.size() < 100 * 1024 * 1024 + 32);
+  store(b, m);
+  run(b, "assert(#v[1] == 100 * 1024 * 1024 and v[1] == string.rep('ab\\0c', 25 * 1024 * 1024))");
+}
+
+TEST_CASE("codec: tables, cycles, shared sub-tables and keys of every type") {
+  Lua a, b;
+  run(a, R"(
+    t = {1, 2, 3, nil, 5, x = {y = {z = 'deep'}}, [10] = 'ten', [-1] = 'neg'}
+    t.self = t
+    shared = {'s'}
+    t.a, t.b = shared, shared
+    keyt = {'key table'}
+    kf = function() return 'key function' end
+    t[true], t[false], t[1.5], t[keyt], t[kf], t[math.huge] = 'T', 'F', 'f', keyt, 'kf', 'inf'
+    t[math.mininteger] = 'min'
+    setmetatable(t, {__index = function() return 'meta' end})
+  )");
+  transfer(a, b, "t, shared");
+  run(b, R"(
+    local t, shared = v[1], v[2]
+    assert(t[1] == 1 and t[2] == 2 and t[3] == 3 and t[4] == nil and t[5] == 5)
+    assert(t.x.y.z == 'deep' and t[10] == 'ten' and t[-1] == 'neg')
+    assert(t.self == t and t.a == t.b and t.a == shared and shared[1] == 's')
+    assert(t[true] == 'T' and t[false] == 'F' and t[1.5] == 'f' and t[math.huge] == 'inf')
+    assert(t[math.mininteger] == 'min')
+    assert(getmetatable(t) == nil and t.missing == nil)
+    local tk, fk
+    for k, val in pairs(t) do
+      if type(k) == 'table' then tk = k; assert(val == k and k[1] == 'key table') end
+      if type(k) == 'function' then fk = k; assert(val == 'kf') end
+    end
+    assert(tk and fk and fk() == 'key function')
+  )");
+}
+
+TEST_CASE("codec: functions carry bytecode and upvalues by value") {
+  Lua a, b;
+  run(a, R"(
+    local n = 10
+    counter = function() n = n + 1; return n end
+    local function fact(k) if k <= 1 then return 1 end return k * fact(k - 1) end
+    factorial = fact
+    uses_globals = function() return marker end
+    marker = 'source'
+    local c = 0
+    inc = function() c = c + 1 end
+    get = function() return c end
+    local G = _G
+    get_G = function() return G end
+    local cfg = {n = 1}
+    get_cfg = function() return cfg end
+    shared_cfg = cfg
+  )");
+  run(b, "marker = 'destination'");
+  transfer(a, b, "counter, factorial, uses_globals, inc, get, get_G, factorial");
+  run(b, R"(
+    local counter, fact, ug, inc, get, get_G = table.unpack(v, 1, 6)
+    assert(counter() == 11 and counter() == 12)
+    assert(fact(5) == 120 and v[7] == fact)
+    assert(ug() == 'destination')
+    inc(); inc()
+    assert(get() == 2)  -- shared upvalue joined
+    assert(get_G() == _G)
+  )");
+  run(a, "assert(counter() == 11 and get() == 0)");  // the source never saw the changes
+  // An upvalue's table is the same object as that table sent alongside.
+  transfer(a, b, "get_cfg, shared_cfg", "w");
+  run(b, "assert(w[1]() == w[2] and w[2].n == 1)");
+}
+
+TEST_CASE("codec: captured module tables and C functions rebind in the receiver") {
+  Lua a, b;
+  run(a, R"(
+    package.preload.mymod = function() return {name = 'source mymod'} end
+    local string = require 'string'
+    local mod = require 'mymod'
+    up = function(s) return string.upper(s), string end
+    modname = function() return mod.name end
+  )");
+  // mymod exists only as a loaded table in the source; the destination
+  // builds its own from package.preload.
+  run(b, "package.preload.mymod = function() return {name = 'destination mymod'} end");
+  transfer(a, b, "up, modname, {p = print, f = string.format, r = require}");
+  run(b, R"(
+    local up, modname, c = v[1], v[2], v[3]
+    local s, str = up('abc')
+    assert(s == 'ABC' and str == string)
+    assert(modname() == 'destination mymod')
+    assert(c.p == print and c.f == string.format and c.r == require)
+    assert(c.f('%d', 7) == '7')
+  )");
+  CHECK(encode_error(a, "{f = unregistered}") ==
+        "argument 1 .f: cannot transfer an unregistered C function");
+}
+
+TEST_CASE("codec: TransferError names the path of the bad value") {
+  Lua a;
+  run(a, R"(
+    co = coroutine.create(function() end)
+    cfg = {config = {on_done = {1, 2, co}}}
+    local co = co
+    f = function() return co end
+  )");
+  lua_State* L = a;
+  lua_newtable(L);
+  static int anchor;
+  lua_pushlightuserdata(L, &anchor);
+  lua_setfield(L, -2, "p");
+  lua_setglobal(L, "odd");
+  lua_newuserdatauv(L, 8, 0);
+  lua_setglobal(L, "foreign");
+
+  CHECK(encode_error(a, "nil, cfg") == "argument 2 .config.on_done[3]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "co") == "argument 1: cannot transfer a coroutine");
+  CHECK(encode_error(a, "f") == "argument 1 upvalue 'co': cannot transfer a coroutine");
+  CHECK(encode_error(a, "{cb = f}") == "argument 1 .cb upvalue 'co': cannot transfer a coroutine");
+  CHECK(encode_error(a, "{x = co}", {"item", 0}) == "item .x: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{['a b'] = {co}}") == "argument 1 [\"a b\"][1]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{['end'] = co}") == "argument 1 [\"end\"]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{[true] = co}") == "argument 1 [true]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{[1.5] = co}") == "argument 1 [1.5]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{[{}] = co}") == "argument 1 [table]: cannot transfer a coroutine");
+  CHECK(encode_error(a, "{inner = {[co] = 1}}") ==
+        "argument 1 .inner[key]: cannot transfer a coroutine as a table key");
+  CHECK(encode_error(a, "{[{x = co}] = 1}") == "argument 1 [key].x: cannot transfer a coroutine");
+  CHECK(encode_error(a, "1, 2, odd") == "argument 3 .p: cannot transfer a light userdata");
+  CHECK(encode_error(a, "foreign") == "argument 1: cannot transfer a userdata");
+  CHECK(encode_error(a, "{io.stdout}") == "argument 1 [1]: cannot transfer a userdata");
+}
+
+TEST_CASE("codec: nesting deeper than kMaxDepth is a TransferError, never a stack overflow") {
+  Lua a, b;
+  run(a, "deep = {} for i = 1, 10000 do deep = {deep} end");
+  run(a, "ok = {} for i = 2, 200 do ok = {ok} end");  // exactly 200 levels
+  std::string msg = encode_error(a, "deep");
+  CHECK(msg.rfind("argument 1 [1][1][1]", 0) == 0);
+  CHECK(msg.find(": value nested deeper than 200 levels") != std::string::npos);
+  transfer(a, b, "ok");
+  run(b, "local n, t = 0, v[1] while t do n, t = n + 1, t[1] end assert(n == 200)");
+  CHECK(encode_error(a, "{ok}").find("nested deeper than 200 levels") != std::string::npos);
+
+  // Hand-crafted: 10,000 tables each holding the next at [1].
+  std::string bytes = header();
+  for (int i = 0; i < 10000; ++i) bytes += std::string("\x10", 1) + u32(1) + u32(0);
+  bytes += std::string(1, '\0');
+  CHECK(decode_error(b, bytes, 1) == "message nested deeper than 200 levels");
+}
+
+TEST_CASE("codec: tide error tables keep their metatable") {
+  Lua a, b, c, d;
+  for (lua_State* L : {a.L, b.L}) {
+    luaL_newmetatable(L, "tide.Error");
+    lua_pop(L, 1);
+  }
+  run(a, R"(
+    local mt = debug.getregistry()['tide.Error']
+    e = setmetatable({kind = 'Timeout', message = 'too slow'}, mt)
+    other = setmetatable({}, {__name = 'other'})
+  )");
+  transfer(a, b, "e, other, {cause = e}");
+  run(b, R"(
+    local mt = debug.getregistry()['tide.Error']
+    assert(getmetatable(v[1]) == mt and v[1].kind == 'Timeout' and v[1].message == 'too slow')
+    assert(getmetatable(v[2]) == nil and v[3].cause == v[1])
+  )");
+  // A receiver without the metatable loads "tide" once to get it.
+  run(c, "package.preload.tide = function() debug.getregistry()['tide.Error'] = {} return {} end");
+  transfer(a, c, "e, e");
+  run(c, "assert(getmetatable(v[1]) == debug.getregistry()['tide.Error'] and v[1] == v[2])");
+  // No way to get it: TransferError, stack restored.
+  Message m = encode_expr(a, "1, e");
+  int top = lua_gettop(d);
+  CHECK_THROWS_AS(tide::codec::decode(d, m), tide::Error);
+  CHECK(lua_gettop(d) == top);
+}
+
+TEST_CASE("codec: tide objects travel by reference") {
+  tide::register_handle_type("test.Obj", "test.objmod");
+  CHECK(TestObject::alive == 0);
+  Message m;
+  {
+    Lua a;
+    define_test_obj(a);
+    lua_pop(a, 1);
+    auto obj = tide::Ref<TestObject>::make();
+    tide::push_handle(a, obj.get());
+    lua_setglobal(a, "h");
+    run(a, "t = {a = h, b = h}");
+    m = encode_expr(a, "t, h");
+    CHECK(m.objects.size() == 1);
+    // Raw bytes never carry objects.
+    int top = lua_gettop(a);
+    CHECK_THROWS_AS(tide::codec::decode_bytes(a, m.bytes, m.count), tide::Error);
+    CHECK(lua_gettop(a) == top);
+    run(a, "close_handle(h)");
+    CHECK(encode_error(a, "{h = h}") == "argument 1 .h: cannot transfer a closed test.Obj");
+  }
+  CHECK(TestObject::alive == 1);  // the message keeps it alive
+  {
+    Lua b;
+    // The receiver has not defined the type: push_handle requires its module.
+    lua_getglobal(b, "package");
+    lua_getfield(b, -1, "preload");
+    lua_pushcfunction(b, define_test_obj);
+    lua_setfield(b, -2, "test.objmod");
+    lua_pop(b, 2);
+    store(b, m);
+    m.clear();
+    CHECK(TestObject::alive == 1);  // the handle in b
+    run(b, R"(
+      local t, h = v[1], v[2]
+      assert(t.a == t.b and t.a == h)
+      assert(getmetatable(h) == debug.getregistry()['test.Obj'])
+    )");
+  }
+  CHECK(TestObject::alive == 0);
+}
+
+TEST_CASE("codec: function cache reuses closures only when that is unobservable") {
+  Lua a, b;
+  run(a, R"(
+    pure = function() return marker end
+    local x = 1
+    impure = function() return x end
+  )");
+  transfer(a, b, "pure, impure", "one");
+  transfer(a, b, "pure, impure", "two");
+  run(b, R"(
+    marker = 'dst'
+    assert(one[1] == two[1] and one[1]() == 'dst')
+    assert(one[2] ~= two[2] and one[2]() == 1 and two[2]() == 1)
+  )");
+  // The cache is capped.
+  for (int i = 0; i < 300; ++i)
+    transfer(a, b, "load('return " + std::to_string(i) + "')", "many");
+  run(b, R"(
+    local cache, n = debug.getregistry()['tide.codec.fncache'], 0
+    for k in pairs(cache) do n = n + 1 end
+    assert(n <= 257, n)
+  )");
+}
+
+TEST_CASE("codec: many top-level values and several encode calls per message") {
+  Lua a, b;
+  lua_State* L = a;
+  REQUIRE(lua_checkstack(L, 10000));
+  for (int i = 0; i < 10000; ++i) {
+    if (i % 3 == 0) {
+      lua_createtable(L, 1, 0);
+      lua_pushinteger(L, i);
+      lua_rawseti(L, -2, 1);
+    } else {
+      lua_pushinteger(L, i);
+    }
+  }
+  Message m;
+  tide::codec::encode(L, 1, 10000, m);
+  CHECK(lua_gettop(L) == 10000);
+  lua_settop(L, 0);
+  run(a, "shared = {}");
+  lua_getglobal(L, "shared");
+  tide::codec::encode(L, 1, 1, m);
+  tide::codec::encode(L, 1, 1, m);
+  lua_settop(L, 0);
+  CHECK(m.count == 10002);
+  store(b, m);
+  run(b, R"(
+    assert(v.n == 10002)
+    for i = 0, 9999 do
+      local x = v[i + 1]
+      if i % 3 == 0 then assert(x[1] == i) else assert(x == i) end
+    end
+    assert(type(v[10001]) == 'table' and v[10001] ~= v[10002])  -- separate encode calls
+  )");
+}
+
+TEST_CASE("codec: hostile bytes give TransferError, never a crash") {
+  Lua a;
+  Lua b(64 << 20);
+  run(b, "package.path, package.cpath = '', ''");
+  run(a, R"(
+    local string = string
+    local t = {1, 2.5, 'str', x = {y = {}}, [true] = false}
+    t.self = t
+    t.f = function(a) return string.rep(a, 2), t end
+    t.p = print
+    t.g = _G
+  )");
+  Message m = encode_expr(a, "t, 42, 'tail', t");
+  const std::string& good = m.bytes;
+  REQUIRE(tide::codec::decode_bytes(b, good, m.count) == 4);
+  lua_settop(b, 0);
+
+  SUBCASE("truncated at every offset") {
+    for (std::size_t k = 0; k < good.size(); ++k) decode_error(b, good.substr(0, k), m.count);
+    CHECK(decode_error(b, good + "x", m.count) == "corrupt message: trailing bytes");
+  }
+  SUBCASE("flipped bytes") {
+    for (std::size_t i = 0; i < good.size(); ++i)
+      for (unsigned mask : {0x01u, 0x02u, 0x10u, 0x80u, 0xffu}) {
+        std::string bad = good;
+        bad[i] = static_cast<char>(bad[i] ^ mask);
+        decode_any(b, bad, m.count);
+      }
+  }
+  SUBCASE("random garbage") {
+    std::mt19937 rng(12345);
+    for (int i = 0; i < 20000; ++i) {
+      std::string s = i % 2 ? header() : std::string();
+      std::size_t len = rng() % 48;
+      for (std::size_t j = 0; j < len; ++j) s += static_cast<char>(rng());
+      decode_any(b, s, static_cast<int>(rng() % 4));
+    }
+  }
+  SUBCASE("wrong header, counts and bogus lengths") {
+    CHECK(decode_error(b, std::string("\x74\x02\x00", 3), 1) ==
+          "unsupported transfer message version 2");
+    CHECK(decode_error(b, "xx", 1) == "corrupt message: not a tide transfer message");
+    CHECK(decode_error(b, header() + "\x81", -1) == "corrupt message: negative value count");
+    CHECK(decode_error(b, header() + "\x81", 1000) == "corrupt message: truncated");
+    decode_error(b, header() + "\x05\xff\xff\xff\xff\xff\xff\xff\xff\x0f" + "abc", 1);  // huge string
+    decode_error(b, header() + "\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 1);  // overlong varint
+    decode_error(b, header() + "\x10" + u32(0xffffffffu) + u32(0), 1);  // huge array
+    decode_error(b, header() + "\x10" + u32(0) + u32(0x7fffffffu), 1);  // huge hash
+    decode_error(b, header() + "\x14" + u32(0xfffffff0u) + "\x1bLua", 1);  // huge function
+    decode_error(b, header() + "\x07\x01", 1);  // reference to nothing
+    decode_error(b, header() + "\x0a\x01\x01", 1);  // upjoin outside an upvalue list
+    decode_error(b, header() + "\x18\x00", 1);  // object in raw bytes
+    CHECK(decode_error(b, header() + "\x10" + u32(0) + u32(1) + std::string("\x00\x02", 2), 1) ==
+          "corrupt message: nil table key");
+    CHECK(decode_error(b, header() + "\x10" + u32(0) + u32(1) + "\x04" +
+                              std::string("\x00\x00\x00\x00\x00\x00\xf8\x7f", 8) + "\x02",
+                          1) == "corrupt message: NaN table key");
+    CHECK(decode_error(b, header() + "\x08\x22_G\x2bnot_a_thing", 1)
+              .find("not a function in the receiving state") != std::string::npos);
+    CHECK(tide::codec::decode_bytes(b, "", 0) == 0);
+  }
+}
+
+TEST_CASE("codec: bytecode that would make lundump misbehave is refused") {
+  Lua a;
+  int n = eval(a, "string.dump(function() end)");
+  REQUIRE(n == 1);
+  std::size_t len;
+  const char* p = lua_tolstring(a, -1, &len);
+  std::string dump(p, len);
+  lua_pop(a, 1);
+  CHECK(tide::codec::detail::plausible_bytecode(dump.data(), dump.size()));
+  for (std::size_t k = 0; k < dump.size(); ++k)
+    CHECK_FALSE(tide::codec::detail::plausible_bytecode(dump.data(), k));
+  // One upvalue name for a function with no upvalues: Lua 5.4.4 would
+  // write it past the end of the upvalue array.
+  REQUIRE(static_cast<unsigned char>(dump.back()) == 0x80);
+  std::string evil = dump.substr(0, dump.size() - 1) + "\x81\x80";
+  CHECK_FALSE(tide::codec::detail::plausible_bytecode(evil.data(), evil.size()));
+  std::string msg = header() + "\x16" + u32(static_cast<std::uint32_t>(evil.size())) + evil;
+  CHECK(decode_error(a, msg, 1) == "corrupt message: malformed function bytecode");
+  msg = header() + "\x16" + u32(static_cast<std::uint32_t>(dump.size())) + dump;
+  CHECK(tide::codec::decode_bytes(a, msg, 1) == 1);
+  CHECK(lua_type(a, -1) == LUA_TFUNCTION);
+}
+
+TEST_CASE("codec: concurrent encode and decode on separate states") {
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &failures] {
+      Lua a, b;
+      run(a, "local fmt = string.format "
+             "rec = {id = 1, tags = {'a', 'b'}, f = function(x) return fmt('%d', x) end, p = print}");
+      for (int i = 0; i < 2000; ++i) {
+        lua_getglobal(a, "rec");
+        lua_pushinteger(a, t * 100000 + i);
+        Message m;
+        tide::codec::encode(a, -2, 2, m);
+        lua_pop(a, 2);
+        tide::codec::decode(b, m);
+        lua_getfield(b, -2, "f");
+        lua_pushvalue(b, -2);
+        lua_call(b, 1, 1);
+        if (std::to_string(t * 100000 + i) != lua_tostring(b, -1)) ++failures;
+        lua_settop(b, 0);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+}
