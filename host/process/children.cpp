@@ -1,6 +1,9 @@
 #include "process/children.hpp"
 
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
@@ -50,6 +53,22 @@ pid_t wait_child(pid_t pid, int* status, int flags, const Deadline& deadline) {
     return r;
   };
   if (flags & WNOHANG) return try_wait();
+  if (pid > 0) {
+    // One child: its pidfd becomes readable when it exits, and stays so
+    // until reaped, so waiting on it needs no signal and cannot miss.
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) {
+      struct Closer {
+        int fd;
+        ~Closer() { close(fd); }
+      } closer{pidfd};
+      for (;;) {
+        if (pid_t r = try_wait()) return r;
+        if (wait_fd(pidfd, POLLIN, deadline) == 0) return 0;
+      }
+    }
+    if (errno == ESRCH) throw_os_error("waitpid", ECHILD);
+  }
   watch_children();
   pid_t result = 0;
   wait_until(g_children, deadline, [&] { return (result = try_wait()) != 0; });

@@ -12,6 +12,20 @@ namespace tide::shm {
 
 namespace {
 
+// getpid() is a system call; lock paths ask for the pid on every acquire.
+std::atomic<pid_t> g_pid{0};
+std::once_flag g_pid_once;
+
+void refresh_pid() { g_pid.store(getpid(), std::memory_order_relaxed); }
+
+pid_t current_pid() {
+  std::call_once(g_pid_once, [] {
+    refresh_pid();
+    pthread_atfork(nullptr, nullptr, refresh_pid);
+  });
+  return g_pid.load(std::memory_order_relaxed);
+}
+
 std::atomic<std::uint64_t> g_process_token{0};
 std::atomic<pid_t> g_process_token_pid{0};
 std::mutex g_process_mutex;
@@ -21,7 +35,7 @@ thread_local pid_t t_thread_token_pid = 0;
 }  // namespace
 
 std::uint64_t process_token() {
-  pid_t me = getpid();
+  pid_t me = current_pid();
   if (g_process_token_pid.load(std::memory_order_acquire) == me)
     return g_process_token.load(std::memory_order_acquire);
   std::lock_guard lock(g_process_mutex);
@@ -34,7 +48,7 @@ std::uint64_t process_token() {
 }
 
 std::uint64_t thread_token() {
-  pid_t me = getpid();
+  pid_t me = current_pid();
   if (t_thread_token == 0 || t_thread_token_pid != me) {
     t_thread_token = Arena::get().claim_owner_token();
     t_thread_token_pid = me;
@@ -43,7 +57,7 @@ std::uint64_t thread_token() {
 }
 
 void end_thread_token() noexcept {
-  if (t_thread_token && t_thread_token_pid == getpid()) Arena::get().release_owner_token(t_thread_token);
+  if (t_thread_token && t_thread_token_pid == current_pid()) Arena::get().release_owner_token(t_thread_token);
   t_thread_token = 0;
 }
 

@@ -19,4 +19,66 @@ T.test("readme_primes: the README example prints what it says", function()
   T.eq(out, "78498\nRemoteError\t7\n")
 end)
 
+local function lines(s)
+  local t = {}
+  for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+local function sorted(t, from, to)
+  local part = {table.unpack(t, from, to)}
+  table.sort(part)
+  return part
+end
+
+T.test("event_two_threads: both threads wait, then both are released", function()
+  local code, out, err = example("event_two_threads.lua")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 5)
+  T.same(sorted(l, 1, 2), {"Thread 1 started. Waiting for the signal....",
+                           "Thread 2 started. Waiting for the signal...."})
+  T.eq(l[3], "Both threads are waiting; setting the event.")
+  T.same(sorted(l, 4, 5), {"Received signal. The thread 1 was completed.",
+                           "Received signal. The thread 2 was completed."})
+end)
+
+for _, kind in ipairs{"lock", "rlock"} do
+  T.test("lock_add_sub (" .. kind .. "): 1000 adds and 1000 subtracts end at 0", function()
+    local code, out, err = example("lock_add_sub.lua", kind)
+    T.eq(code, 0, err)
+    local l = lines(out)
+    T.eq(#l, 11)
+    T.eq(l[11], "Final value of shared_variable:\t0")
+    T.same(sorted(l, 1, 10), {"thread-1\t1000", "thread-1\t200", "thread-1\t400", "thread-1\t600",
+                              "thread-1\t800", "thread-2\t1000", "thread-2\t200", "thread-2\t400",
+                              "thread-2\t600", "thread-2\t800"})
+  end)
+end
+
+T.test("rlock_class: the owner re-enters its RLock, from the main thread and two threads", function()
+  local code, out, err = example("rlock_class.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "after changeAandB in the main thread:\t2\t4\nafter 200 more calls from two threads:\t202\n")
+end)
+
+T.test("condition_stages: stage 2 runs only after stage 1 is done", function()
+  local code, out, err = example("condition_stages.lua")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 4)
+  T.eq(l[1], "Starting s1")
+  T.eq(l[2], "s1 done and ready for stage 2")
+  T.same(sorted(l, 3, 4), {"stage_2[1] running", "stage_2[2] running"})
+end)
+
+T.test("process_lock_value: two forked processes share a Value under a Lock", function()
+  local code, out, err = example("process_lock_value.lua")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 5)
+  T.eq(l[5], "Final value of shared_variable:\t0")
+  T.same(sorted(l, 1, 4), {"process-1\t1000", "process-1\t500", "process-2\t1000", "process-2\t500"})
+end)
+
 T.done()
