@@ -143,6 +143,24 @@ int run_options(lua_State* L, int argc, char** argv, const Options& o) {
   return 0;
 }
 
+// os.exit in the main state: join threads first, as Python's sys.exit
+// does, so no worker runs while the process tears down.
+int exit_after_threads(lua_State* L) {
+  tide::Thread::shutdown_all();
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 0);
+  return 0;
+}
+
+void wrap_os_exit(lua_State* L) {
+  lua_getglobal(L, "os");
+  lua_getfield(L, -1, "exit");
+  lua_pushcclosure(L, exit_after_threads, 1);
+  lua_setfield(L, -2, "exit");
+  lua_pop(L, 1);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,6 +183,7 @@ int main(int argc, char** argv) {
   }
   tide::runtime::set_main_state(L);
   tide::runtime::install_sigint_handler();
+  wrap_os_exit(L);
   tide::log::get().debug("tide {} started", TIDE_VERSION);
 
   create_arg_table(L, argv, argc, o.script);

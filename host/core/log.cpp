@@ -41,7 +41,9 @@ std::shared_ptr<spdlog::logger> make_logger() {
 }  // namespace
 
 spdlog::logger& get() {
-  static std::shared_ptr<spdlog::logger> logger = make_logger();
+  // Never destroyed: threads may still log while static destructors run
+  // (a script's os.exit, a daemon thread stuck in C code).
+  static spdlog::logger* logger = new spdlog::logger(*make_logger());
   return *logger;
 }
 

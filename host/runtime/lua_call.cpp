@@ -66,6 +66,7 @@ class LuaCall final : public ThreadBody {
       return Outcome{CompletionState::Failed, {}, e.what(), {}};
     }
     set_thread_state(L);
+    install_sanitizer_cancel_check(L);
     Outcome out = run_call(L, payload_);
     set_thread_state(nullptr);
     payload_.clear();

@@ -16,7 +16,9 @@ std::atomic<lua_State*> g_main_state{nullptr};
 
 void cancel_hook(lua_State* L, lua_Debug*) {
   if (!WaitContext::current().cancel_requested()) {
+#if !defined(__SANITIZE_THREAD__)
     lua_sethook(L, nullptr, 0, 0);
+#endif
     return;
   }
   // The hook stays installed: a pcall that swallows Cancelled gets it again
@@ -61,6 +63,14 @@ void install_process_handlers() {
     sigemptyset(&sa.sa_mask);
     sigaction(os_threads::kCancelSignal, &sa, nullptr);
   });
+}
+
+void install_sanitizer_cancel_check(lua_State* L) {
+#if defined(__SANITIZE_THREAD__)
+  lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 10000);
+#else
+  (void)L;
+#endif
 }
 
 void set_thread_state(lua_State* L) noexcept { WaitContext::current().set_signal_target(L); }

@@ -19,6 +19,11 @@ void set_main_state(lua_State* L) noexcept;
 // SIGINT handler, for hosts that own the process's signals (the command).
 void install_sigint_handler();
 
+// ThreadSanitizer defers signal handlers until an intercepted call, which a
+// busy Lua loop never makes: in TSan builds a coarse count hook checks for
+// cancellation instead. A no-op in every other build.
+void install_sanitizer_cancel_check(lua_State* L);
+
 // Raises Cancelled in L if this thread was asked to stop (hook body; also
 // used by thread.yield()).
 void check_cancel(lua_State* L);

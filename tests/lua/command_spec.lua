@@ -69,6 +69,13 @@ T.test("at exit, non-daemon threads are joined", function()
   T.eq(code, 0); T.eq(out, "worker done\n")
 end)
 
+T.test("os.exit joins non-daemon threads first and keeps its status", function()
+  local code, out = T.run_tide("-e " .. q([[
+    require("tide.thread").spawn(function() require("tide").sleep(0.05) print("worker done") end)
+    os.exit(3)]]))
+  T.eq(code, 3); T.eq(out, "worker done\n")
+end)
+
 T.test("at exit, daemon threads are cancelled", function()
   local code, out = T.run_tide("-e " .. q([[
     local th = require("tide.thread")
