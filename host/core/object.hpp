@@ -36,16 +36,21 @@ class Ref {
  public:
   Ref() = default;
   static Ref adopt(T* p) noexcept { Ref r; r.p_ = p; return r; }
-  static Ref share(T* p) noexcept { if (p) p->retain(); return adopt(p); }
+  static Ref share(T* p) noexcept {
+    if (p) static_cast<const Object*>(p)->retain();
+    return adopt(p);
+  }
   template <class... A>
   static Ref make(A&&... a) { return adopt(new T(std::forward<A>(a)...)); }
 
-  Ref(const Ref& o) noexcept : p_(o.p_) { if (p_) p_->retain(); }
+  // Calls go through Object explicitly: a subclass method named release()
+  // (a lock's) must never be mistaken for dropping a reference.
+  Ref(const Ref& o) noexcept : p_(o.p_) { if (p_) static_cast<const Object*>(p_)->retain(); }
   Ref(Ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   template <class U>
   Ref(Ref<U>&& o) noexcept : p_(o.detach()) {}
   Ref& operator=(Ref o) noexcept { std::swap(p_, o.p_); return *this; }
-  ~Ref() { if (p_) p_->release(); }
+  ~Ref() { if (p_) static_cast<const Object*>(p_)->release(); }
 
   T* get() const noexcept { return p_; }
   T* operator->() const noexcept { return p_; }

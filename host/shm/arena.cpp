@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -43,7 +44,21 @@ int ceil_log2(std::size_t n) {
   return c;
 }
 
-bool pid_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+// A zombie (dead, not yet reaped) still answers kill(pid, 0); its lock
+// ownership is over all the same, so /proc says the final word.
+bool pid_alive(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "re");
+  if (!f) return true;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* close_paren = std::strrchr(buf, ')');  // the name may contain spaces
+  return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
 
 Arena* g_arena = nullptr;
 std::once_flag g_once;
