@@ -6,7 +6,10 @@ const luaL_Reg kNativeModules[] = {
     {"tide", tide_open_root},
     {"tide.thread", luaopen_tide_thread},
     {"tide.log", luaopen_tide_log},
+    {"tide.queue", luaopen_tide_queue},
     {"tide.os", luaopen_tide_os},
+    {"tide.sync", luaopen_tide_sync},
+    {"tide.shared", luaopen_tide_shared},
     {nullptr, nullptr},
 };
 

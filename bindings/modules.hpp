@@ -6,7 +6,10 @@ extern "C" {
 int tide_open_root(lua_State* L);
 int luaopen_tide_thread(lua_State* L);
 int luaopen_tide_log(lua_State* L);
+int luaopen_tide_queue(lua_State* L);
 int luaopen_tide_os(lua_State* L);
+int luaopen_tide_sync(lua_State* L);
+int luaopen_tide_shared(lua_State* L);
 }
 
 namespace tide {

@@ -2,6 +2,10 @@
 
 #include <mutex>
 
+#include "queue/queue.hpp"
+#include "shared_values/table.hpp"
+#include "sync/types.hpp"
+
 // One line per module that defines shared types (each module's
 // register_shared_types() lives in its host/<module>/ folder).
 
@@ -10,6 +14,9 @@ namespace tide::runtime {
 void register_shared_types() {
   static std::once_flag once;
   std::call_once(once, [] {
+    tide::sync::register_shared_types();
+    tide::queue::register_shared_types();
+    tide::shared_values::register_table_type();
   });
 }
 

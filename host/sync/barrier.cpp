@@ -1,0 +1,178 @@
+#include "sync/barrier.hpp"
+
+#include "core/error.hpp"
+#include "shm/stored_message.hpp"
+#include "sync/proxy.hpp"
+
+namespace tide::sync {
+
+namespace {
+
+// Python's states, plus Acting: the action runs with the inner lock free.
+enum : std::int32_t { kFilling = 0, kDraining = 1, kActing = 2, kResetting = -1, kBroken = -2 };
+
+// The inner lock, held while this object is in scope (except inside
+// wait_for and around the action). Never throws: its critical sections are
+// a few stores.
+class Inner {
+ public:
+  explicit Inner(BarrierData& b) : b_(b), me_(process_owner()) { lock(); }
+  ~Inner() {
+    if (held_) b_.mu.unlock();
+  }
+  void lock() noexcept {
+    b_.mu.lock_uninterruptible(me_);  // an abandoned inner lock is simply taken
+    held_ = true;
+  }
+  void unlock() noexcept {
+    held_ = false;
+    b_.mu.unlock();
+  }
+  std::int32_t state() const noexcept { return b_.state.load(std::memory_order_relaxed); }
+  void set_state(std::int32_t s) noexcept {
+    b_.state.store(s, std::memory_order_relaxed);
+    b_.changed.notify_all();
+  }
+
+  // With the lock held: waits (lock released) until pred() or the deadline;
+  // returns pred(). Holds the lock again on return and when throwing.
+  template <class P>
+  bool wait_for(const Deadline& d, P pred) {
+    for (;;) {
+      if (pred()) return true;
+      std::uint32_t seen = b_.changed.seq.load(std::memory_order_seq_cst);
+      unlock();
+      bool moved;
+      try {
+        moved = wait_until(b_.changed, d, [&] { return b_.changed.seq.load(std::memory_order_acquire) != seen; });
+      } catch (...) {
+        lock();
+        throw;
+      }
+      lock();
+      if (!moved) return pred();
+    }
+  }
+
+ private:
+  BarrierData& b_;
+  std::uint64_t me_;
+  bool held_ = false;
+};
+
+[[noreturn]] void throw_broken(const char* why) { throw Error(ErrorKind::BrokenBarrier, why); }
+
+}  // namespace
+
+void destroy_barrier(shm::SharedHeader* h) noexcept { shm::free_message(data_at<BarrierData>(h).action); }
+
+Ref<Barrier> Barrier::create(std::int64_t parties, double timeout, shm::Offset action) {
+  if (parties < 1 || parties > INT32_MAX) {
+    shm::free_message(action);
+    throw Error(ErrorKind::ArgumentError, "a Barrier needs at least 1 party");
+  }
+  try {
+    return make_shared_proxy<Barrier, BarrierData>(static_cast<std::int32_t>(parties), timeout, action);
+  } catch (...) {
+    shm::free_message(action);
+    throw;
+  }
+}
+
+BarrierData& Barrier::data() const noexcept { return data_of<BarrierData>(*this); }
+
+std::int64_t Barrier::wait(const Deadline* deadline, const Action* action) {
+  BarrierData& b = data();
+  Deadline d = deadline ? *deadline : b.timeout < 0 ? Deadline::never() : Deadline::after(b.timeout);
+  Inner g(b);
+  // Wait while the previous round drains or a reset completes.
+  g.wait_for(Deadline::never(), [&] {
+    std::int32_t s = g.state();
+    return s != kDraining && s != kResetting && s != kActing;
+  });
+  if (g.state() < 0) throw_broken("the barrier is broken");
+  std::int32_t index = b.count.fetch_add(1, std::memory_order_relaxed);
+  auto leave = [&] {
+    // The last party out lets the barrier refill.
+    if (b.count.fetch_sub(1, std::memory_order_relaxed) == 1 &&
+        (g.state() == kDraining || g.state() == kResetting))
+      g.set_state(kFilling);
+  };
+  auto breaks = [&] { g.set_state(kBroken); };
+  std::int64_t result = index;
+  try {
+    if (index + 1 == b.parties) {
+      if (b.action && action) {
+        g.set_state(kActing);
+        g.unlock();
+        bool ok;
+        try {
+          ok = (*action)();
+        } catch (...) {
+          g.lock();
+          breaks();
+          throw;
+        }
+        g.lock();
+        if (!ok) {
+          breaks();
+          result = -1;
+        }
+      }
+      if (result >= 0) g.set_state(kDraining);
+    } else {
+      auto released = [&] {
+        std::int32_t s = g.state();
+        return s != kFilling && s != kActing;
+      };
+      bool ok;
+      try {
+        ok = g.wait_for(d, released);
+        // Timed out while the action runs: its outcome decides (Python
+        // holds the lock during the action, so its waiters see it too).
+        if (!ok && g.state() == kActing) ok = g.wait_for(Deadline::never(), released);
+      } catch (...) {
+        breaks();  // a cancelled party will never arrive
+        throw;
+      }
+      if (!ok) {
+        breaks();
+        throw_broken("the barrier timed out");
+      }
+      if (g.state() < 0) throw_broken("the barrier was broken or reset");
+    }
+  } catch (...) {
+    leave();
+    throw;
+  }
+  leave();
+  return result;
+}
+
+void Barrier::reset() {
+  BarrierData& b = data();
+  Inner g(b);
+  g.wait_for(Deadline::never(), [&] { return g.state() != kActing; });
+  if (b.count.load(std::memory_order_relaxed) > 0) {
+    if (g.state() == kFilling || g.state() == kBroken) g.set_state(kResetting);
+  } else {
+    g.set_state(kFilling);
+  }
+  b.changed.notify_all();
+}
+
+void Barrier::abort() {
+  Inner g(data());
+  g.wait_for(Deadline::never(), [&] { return g.state() != kActing; });
+  g.set_state(kBroken);
+}
+
+std::int32_t Barrier::n_waiting() const noexcept {
+  const BarrierData& b = data();
+  std::int32_t s = b.state.load(std::memory_order_relaxed);
+  return s == kFilling || s == kActing ? b.count.load(std::memory_order_relaxed) : 0;
+}
+
+bool Barrier::broken() const noexcept { return data().state.load(std::memory_order_relaxed) == kBroken; }
+
+}  // namespace tide::sync
