@@ -19,6 +19,12 @@ T.test("readme_primes: the README example prints what it says", function()
   T.eq(out, "78498\nRemoteError\t7\n")
 end)
 
+T.test("readme_fork: the README's fork example prints 2000", function()
+  local code, out, err = example("readme_fork.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "2000\n")
+end)
+
 local function lines(s)
   local t = {}
   for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
