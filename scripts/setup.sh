@@ -17,5 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# CI builds through scripts/test.sh (with warnings as errors) instead.
+[ "${TIDE_DEPS_ONLY:-0}" = 1 ] && exit 0
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${TIDE_CMAKE_ARGS:-} >/dev/null
 cmake --build build
