@@ -15,4 +15,7 @@ int luaopen_tide_shared(lua_State* L);
 namespace tide {
 // {name, opener}, ending with {nullptr, nullptr}.
 extern const luaL_Reg kNativeModules[];
+
+// sleep(seconds), shared by tide and tide.thread.
+int lua_sleep(lua_State* L);
 }  // namespace tide

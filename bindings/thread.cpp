@@ -239,15 +239,6 @@ int l_enumerate(lua_State* L) {
   });
 }
 
-int l_sleep(lua_State* L) {
-  lua_Number s = check_number(L, 1);
-  if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
-  return protect(L, [&] {
-    sleep_for(s);
-    return 0;
-  });
-}
-
 int l_yield(lua_State* L) {
   sched_yield();
   runtime::check_cancel(L);
@@ -265,7 +256,7 @@ const luaL_Reg kFunctions[] = {
     {"spawn", l_spawn},   {"Thread", l_Thread},   {"Timer", l_Timer},
     {"current", l_current}, {"main", l_main},     {"is_main", l_is_main},
     {"active_count", l_active_count}, {"enumerate", l_enumerate},
-    {"sleep", l_sleep},   {"yield", l_yield},     {nullptr, nullptr}};
+    {"sleep", lua_sleep},   {"yield", l_yield},     {nullptr, nullptr}};
 
 }  // namespace
 }  // namespace tide

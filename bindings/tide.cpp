@@ -27,15 +27,6 @@ int l_cpu_count(lua_State* L) {
   return 1;
 }
 
-int l_sleep(lua_State* L) {
-  lua_Number s = check_number(L, 1);
-  if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
-  return protect(L, [&] {
-    sleep_for(s);
-    return 0;
-  });
-}
-
 int l_monotonic(lua_State* L) {
   auto ns = std::chrono::steady_clock::now().time_since_epoch();
   lua_pushnumber(L, std::chrono::duration<double>(ns).count());
@@ -82,11 +73,22 @@ int at_close(lua_State*) {
   return 0;
 }
 
-const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", l_sleep},
+const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", lua_sleep},
                                {"monotonic", l_monotonic}, {"is_error", l_is_error},
                                {"error", l_error},         {nullptr, nullptr}};
 
 }  // namespace
+
+// tide.sleep and tide.thread.sleep: cancellable, interruptible.
+int lua_sleep(lua_State* L) {
+  lua_Number s = check_number(L, 1);
+  if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
+  return protect(L, [&] {
+    sleep_for(s);
+    return 0;
+  });
+}
+
 }  // namespace tide
 
 extern "C" int tide_open_root(lua_State* L) {

@@ -104,6 +104,26 @@ function T.run_tide(args, stdin)
   return code, slurp(out), slurp(err)
 end
 
+-- Forks (tide.os.fork); the child runs fn and exits with its result code
+-- (99 if it raised). Returns the child's pid.
+function T.fork(fn)
+  local os_ = require "tide.os"
+  local pid = os_.fork()
+  if pid == 0 then
+    local ok, code = pcall(fn)
+    os_._exit(ok and (code or 0) or 99)
+  end
+  return pid
+end
+
+-- Waits for child `pid` and returns its exit code (-N: killed by signal N).
+function T.exit_code(pid)
+  local os_ = require "tide.os"
+  local got, status = os_.waitpid(pid, 0)
+  if got ~= pid then fail(string.format("waitpid returned %s for %s", fmt(got), fmt(pid)), 2) end
+  return os_.waitstatus_to_exitcode(status)
+end
+
 function T.done()
   io.write(string.format("%d passed, %d failed\n", passed, failed))
   io.flush()

@@ -4,26 +4,11 @@ local tide = require "tide"
 local os_ = require "tide.os"
 local thread = require "tide.thread"
 
-local function child(fn)  -- forks; the child runs fn and exits with its result code
-  local pid = os_.fork()
-  if pid == 0 then
-    local ok, code = pcall(fn)
-    os_._exit(ok and (code or 0) or 99)
-  end
-  return pid
-end
-
-local function exit_code(pid)
-  local got, status = os_.waitpid(pid, 0)
-  T.eq(got, pid, "waitpid pid")
-  return os_.waitstatus_to_exitcode(status)
-end
-
 T.test("getpid, getppid, and fork gives the child its own pid", function()
   local me = os_.getpid()
   T.truthy(me > 0 and os_.getppid() > 0, "pids")
   local r, w = os_.pipe()
-  local pid = child(function()
+  local pid = T.fork(function()
     os_.write(w, string.format("%d %d", os_.getpid(), os_.getppid()))
     return 0
   end)
@@ -31,29 +16,29 @@ T.test("getpid, getppid, and fork gives the child its own pid", function()
   local msg = os_.read(r, 100)
   os_.close(r)
   T.eq(msg, string.format("%d %d", pid, me))
-  T.eq(exit_code(pid), 0)
+  T.eq(T.exit_code(pid), 0)
 end)
 
 T.test("exit codes and signals through waitstatus_to_exitcode", function()
-  T.eq(exit_code(child(function() return 7 end)), 7)
+  T.eq(T.exit_code(T.fork(function() return 7 end)), 7)
   local r, w = os_.pipe()
-  local pid = child(function() os_.read(r, 1) return 0 end)  -- blocks until killed
+  local pid = T.fork(function() os_.read(r, 1) return 0 end)  -- blocks until killed
   os_.kill(pid, "SIGTERM")
-  T.eq(exit_code(pid), -15)
-  local pid2 = child(function() os_.read(r, 1) return 0 end)
+  T.eq(T.exit_code(pid), -15)
+  local pid2 = T.fork(function() os_.read(r, 1) return 0 end)
   os_.kill(pid2, 9)
-  T.eq(exit_code(pid2), -9)
+  T.eq(T.exit_code(pid2), -9)
   os_.close(r); os_.close(w)
 end)
 
 T.test("WNOHANG returns 0, 0 while the child runs", function()
   local r, w = os_.pipe()
-  local pid = child(function() os_.close(w) os_.read(r, 1) return 3 end)
+  local pid = T.fork(function() os_.close(w) os_.read(r, 1) return 3 end)
   os_.close(r)
   local got, status = os_.waitpid(pid, os_.WNOHANG)
   T.eq(got, 0); T.eq(status, 0)
   os_.close(w)
-  T.eq(exit_code(pid), 3)
+  T.eq(T.exit_code(pid), 3)
 end)
 
 T.test("pipe read/write: partial reads, EOF gives an empty string", function()
@@ -93,18 +78,18 @@ T.test("a thread blocked in read or waitpid can be cancelled", function()
   local reader = thread.spawn(function(fd) return require("tide.os").read(fd, 10) end, r)
   reader:cancel()
   T.raises("Cancelled", reader.join, reader)
-  local pid = child(function() os_.close(w) os_.read(r, 1) return 0 end)
+  local pid = T.fork(function() os_.close(w) os_.read(r, 1) return 0 end)
   local waiter = thread.spawn(function(p) return require("tide.os").waitpid(p, 0) end, pid)
   waiter:cancel()
   T.raises("Cancelled", waiter.join, waiter)
   os_.close(w)
-  T.eq(exit_code(pid), 0)
+  T.eq(T.exit_code(pid), 0)
   os_.close(r)
 end)
 
 T.test("a thread blocked in waitpid returns when the child exits", function()
   local r, w = os_.pipe()
-  local pid = child(function() os_.close(w) os_.read(r, 1) return 5 end)
+  local pid = T.fork(function() os_.close(w) os_.read(r, 1) return 5 end)
   local waiter = thread.spawn(function(p)
     local os2 = require("tide.os")
     local got, status = os2.waitpid(p, 0)
@@ -120,7 +105,7 @@ T.test("after fork the child has only the forking thread, and tide still works t
   local r, w = os_.pipe()
   local blocker = thread.spawn(function(fd) return require("tide.os").read(fd, 1) end, r)
   local rr, ww = os_.pipe()
-  local pid = child(function()
+  local pid = T.fork(function()
     local th = require("tide.thread")
     local report = {}
     report[#report + 1] = tostring(th.active_count())
@@ -133,7 +118,7 @@ T.test("after fork the child has only the forking thread, and tide still works t
   os_.close(ww)
   local msg = os_.read(rr, 200)
   os_.close(rr)
-  T.eq(exit_code(pid), 0)
+  T.eq(T.exit_code(pid), 0)
   T.eq(msg, "1,false WorkerDied,42")
   os_.write(w, "x")
   T.eq(blocker:join(), "x")

@@ -3,29 +3,11 @@
 local T = require "harness"
 local queue = require "tide.queue"
 local thread = require "tide.thread"
-local has_os, os_ = pcall(require, "tide.os")
-
-if not has_os then
-  print("SKIPPED: tide.os is not available")
-  os.exit(0)
-end
-
-local function child(fn)  -- forks; the child runs fn and exits with its result code
-  local pid = os_.fork()
-  if pid == 0 then
-    local ok, code = pcall(fn)
-    os_._exit(ok and (code or 0) or 99)
-  end
-  return pid
-end
-local function exit_code(pid)
-  local _, status = os_.waitpid(pid, 0)
-  return os_.waitstatus_to_exitcode(status)
-end
+local os_ = require "tide.os"
 
 T.test("processes: a child puts records, functions and a queue; the parent gets them", function()
   local q, inner = queue.Queue(), queue.SimpleQueue()
-  local pid = child(function()
+  local pid = T.fork(function()
     for i = 1, 200 do q:put({id = i, name = "item" .. i, tags = {"a", "b"}, score = i * 0.5}) end
     local k = 3
     q:put(function(x) return x * k end)
@@ -41,21 +23,21 @@ T.test("processes: a child puts records, functions and a queue; the parent gets 
   local got = q:get().inner
   T.eq(got:get(), "from the child")
   T.truthy(got == inner)
-  T.eq(exit_code(pid), 0)
+  T.eq(T.exit_code(pid), 0)
 end)
 
 T.test("processes: 2 child producers + 1 thread, a child and a thread consuming: exactly once", function()
   local q, results = queue.Queue(8), queue.Queue()
   local N = 3000
   local function produce(base) for i = 1, N do q:put(base + i) end end
-  local consumer_pid = child(function()
+  local consumer_pid = T.fork(function()
     local seen = {}
     for item in q:iter() do seen[#seen + 1] = item end
     results:put(seen)
     return 0
   end)
-  local p1 = child(function() produce(100000); return 0 end)
-  local p2 = child(function() produce(200000); return 0 end)
+  local p1 = T.fork(function() produce(100000); return 0 end)
+  local p2 = T.fork(function() produce(200000); return 0 end)
   local t = thread.spawn(produce, 300000)
   local c = thread.spawn(function(q)
     local seen = {}
@@ -63,13 +45,13 @@ T.test("processes: 2 child producers + 1 thread, a child and a thread consuming:
     return seen
   end, q)
   t:join()
-  T.eq(exit_code(p1), 0); T.eq(exit_code(p2), 0)
+  T.eq(T.exit_code(p1), 0); T.eq(T.exit_code(p2), 0)
   q:close()
   local count, total = {}, 0
   for _, list in ipairs{c:join(), results:get()} do
     for _, item in ipairs(list) do count[item] = (count[item] or 0) + 1; total = total + 1 end
   end
-  T.eq(exit_code(consumer_pid), 0)
+  T.eq(T.exit_code(consumer_pid), 0)
   T.eq(total, 3 * N)
   for base = 100000, 300000, 100000 do
     for i = 1, N do
@@ -80,10 +62,10 @@ end)
 
 T.test("processes: a child killed while blocked in get leaves the queue working", function()
   local q, ready = queue.Queue(), queue.Queue()
-  local pid = child(function() ready:put(true); q:get(); return 5 end)
+  local pid = T.fork(function() ready:put(true); q:get(); return 5 end)
   ready:get()
   os_.kill(pid, 9)
-  T.eq(exit_code(pid), -9)
+  T.eq(T.exit_code(pid), -9)
   q:put("after"); T.eq(q:get(0), "after")
   local t = thread.spawn(function(q) return q:get() end, q)
   q:put("to a thread")
@@ -92,7 +74,7 @@ end)
 
 T.test("processes: select, task_done and join across a fork", function()
   local a, b = queue.Queue(), queue.Queue()
-  local pid = child(function()
+  local pid = T.fork(function()
     local item = b:get()
     b:task_done()
     a:put(item .. " back")
@@ -102,7 +84,7 @@ T.test("processes: select, task_done and join across a fork", function()
   b:join()  -- the child called task_done
   local q, item = queue.select({b, a})
   T.truthy(rawequal(q, a)); T.eq(item, "ping back")
-  T.eq(exit_code(pid), 0)
+  T.eq(T.exit_code(pid), 0)
 end)
 
 -- The process state from /proc ("S" while blocked in the kernel).
@@ -117,7 +99,7 @@ end
 T.test("processes: SIGINT interrupts a get blocked in the main state", function()
   local q = queue.Queue()
   local r, w = os_.pipe()
-  local pid = child(function()
+  local pid = T.fork(function()
     local ok, err = pcall(function()
       os_.write(w, "r")
       return q:get()
@@ -129,7 +111,7 @@ T.test("processes: SIGINT interrupts a get blocked in the main state", function(
   -- to be asleep there, so the signal meets a blocked get.
   while proc_state(pid) ~= "S" do thread.yield() end
   os_.kill(pid, 2)
-  T.eq(exit_code(pid), 42)
+  T.eq(T.exit_code(pid), 42)
   os_.close(r); os_.close(w)
 end)
 
