@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -46,6 +48,14 @@ int check_signal(lua_State* L, int arg) {
   return static_cast<int>(n);
 }
 
+// pid_t and flag arguments must fit an int: a wrapped 4294967295 would
+// become kill(-1, ...), every process the user owns.
+int check_int32(lua_State* L, int arg) {
+  lua_Integer v = check_integer(L, arg);
+  if (v < INT32_MIN || v > INT32_MAX) arg_error(L, arg, "value out of range");
+  return static_cast<int>(v);
+}
+
 int check_fd(lua_State* L, int arg) {
   lua_Integer fd = check_integer(L, arg);
   if (fd < 0 || fd > 0x7fffffff) arg_error(L, arg, "file descriptor out of range");
@@ -63,8 +73,8 @@ int l_fork(lua_State* L) {
 }
 
 int l_waitpid(lua_State* L) {
-  lua_Integer pid = check_integer(L, 1);
-  lua_Integer flags = lua_isnoneornil(L, 2) ? 0 : check_integer(L, 2);
+  int pid = check_int32(L, 1);
+  int flags = lua_isnoneornil(L, 2) ? 0 : check_int32(L, 2);
   return protect(L, [&] {
     int status = 0;
     pid_t r = process::wait_child(static_cast<pid_t>(pid), &status, static_cast<int>(flags),
@@ -76,7 +86,7 @@ int l_waitpid(lua_State* L) {
 }
 
 int l_waitstatus_to_exitcode(lua_State* L) {
-  int status = static_cast<int>(check_integer(L, 1));
+  int status = check_int32(L, 1);
   if (WIFEXITED(status)) {
     lua_pushinteger(L, WEXITSTATUS(status));
   } else if (WIFSIGNALED(status)) {
@@ -120,7 +130,9 @@ int l_read(lua_State* L) {
   lua_Integer n = check_integer(L, 2);
   if (n < 0) arg_error(L, 2, "size must not be negative");
   return protect(L, [&] {
-    std::string buf(static_cast<size_t>(n), '\0');
+    // Like Python's os.read, return what one read() gives; a huge n must
+    // not allocate (and touch) that much memory up front.
+    std::string buf(static_cast<size_t>(std::min<lua_Integer>(n, 1 << 20)), '\0');
     ssize_t r = n == 0 ? 0 : ready_then(fd, POLLIN, "read", [&] { return read(fd, buf.data(), buf.size()); });
     lua_pushlstring(L, buf.data(), static_cast<size_t>(r));
     return 1;
@@ -157,7 +169,7 @@ int l_getppid(lua_State* L) {
 }
 
 int l_kill(lua_State* L) {
-  lua_Integer pid = check_integer(L, 1);
+  int pid = check_int32(L, 1);
   int sig = check_signal(L, 2);
   return protect(L, [&] {
     if (kill(static_cast<pid_t>(pid), sig) != 0) throw_os_error("kill", errno);

@@ -353,6 +353,11 @@ const bool kHandleTypes = [] {
 extern "C" int luaopen_tide_shared(lua_State* L) {
   using namespace tide;
   runtime::install(L);
+  // Values hand out tide.sync locks: load that module now, so pushing a lock
+  // handle later never runs `require` while C++ objects are alive.
+  lua_getglobal(L, "require");
+  lua_pushstring(L, "tide.sync");
+  lua_call(L, 1, 0);
   sync_binding::install_class(L, Value::kTypeName, kModule, kValueMethods, nullptr, kValueMeta);
   sync_binding::install_class(L, Array::kTypeName, kModule, kArrayMethods, nullptr, kArrayMeta);
   luaL_newlib(L, kFunctions);

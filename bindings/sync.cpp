@@ -202,7 +202,8 @@ int m_sem_release(lua_State* L) {
 }
 
 int sem_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  auto* h = test_handle(L, 1);
+  if (!h) return luaL_error(L, "Semaphore expected");
   const char* what = luaL_testudata(L, 1, Semaphore::kTypeName) ? "Semaphore" : "BoundedSemaphore";
   if (!h || !h->obj) return push_state(L, what, "released");
   auto* s = static_cast<Semaphore*>(h->obj);

@@ -169,7 +169,8 @@ inline int guard_close(lua_State* L) {
 }
 
 inline int guard_gc(lua_State* L) {
-  auto* g = static_cast<Guard*>(lua_touserdata(L, 1));
+  auto* g = static_cast<Guard*>(luaL_testudata(L, 1, kGuardMeta));
+  if (!g) return 0;
   if (Object* o = std::exchange(g->obj, nullptr)) o->release();
   return 0;
 }

@@ -55,9 +55,13 @@ int l_Thread(lua_State* L) {
   if (t == LUA_TTABLE) {
     int args = lua_gettop(L);
     lua_getfield(L, args, "n");
-    nargs = lua_isinteger(L, -1) ? static_cast<int>(lua_tointeger(L, -1)) : static_cast<int>(luaL_len(L, args));
+    lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, args);
     lua_pop(L, 1);
-    if (nargs < 0 || !lua_checkstack(L, nargs + 8)) arg_error(L, 1, "too many arguments in 'args'");
+    // Checked as a lua_Integer: a huge args.n must not wrap around as an int.
+    constexpr lua_Integer kMaxArgs = 1000000;
+    if (n < 0 || n > kMaxArgs || !lua_checkstack(L, static_cast<int>(n) + 8))
+      arg_error(L, 1, "too many arguments in 'args'");
+    nargs = static_cast<int>(n);
     for (int i = 1; i <= nargs; ++i) lua_rawgeti(L, args, i);
     lua_remove(L, args);
   } else if (t != LUA_TNIL) {

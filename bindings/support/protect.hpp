@@ -10,6 +10,7 @@
 #pragma once
 #include <lua.hpp>
 
+#include <cerrno>
 #include <cstring>
 #include <exception>
 
@@ -38,6 +39,8 @@ int protect(lua_State* L, F&& body) {
     message[sizeof message - 1] = '\0';
   } catch (const std::bad_alloc&) {
     failed = true;
+    kind = ErrorKind::OSError;
+    err_no = ENOMEM;
     std::strcpy(message, "not enough memory");
   } catch (const std::exception& e) {
     failed = true;

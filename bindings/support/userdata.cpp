@@ -4,13 +4,16 @@ namespace tide {
 
 namespace {
 
+// Metamethods can be fetched with getmetatable and called on anything:
+// only a tide handle is ever treated as one.
 int handle_gc(lua_State* L) {
-  if (auto* h = static_cast<Handle*>(lua_touserdata(L, 1))) release_handle(h);
+  if (Handle* h = test_handle(L, 1)) release_handle(h);
   return 0;
 }
 
 int handle_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  Handle* h = test_handle(L, 1);
+  if (!h) return luaL_error(L, "tide handle expected");
   luaL_getmetafield(L, 1, "__name");
   lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "closed",
                   h ? static_cast<void*>(h->obj) : nullptr);

@@ -1,6 +1,9 @@
 #include "thread/os_threads.hpp"
 
 #include <pthread.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +54,7 @@ Cache& cache() {
 }
 
 void worker_loop(Worker* self) {
+  const pid_t owner = getpid();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, kCancelSignal);
@@ -67,6 +71,13 @@ void worker_loop(Worker* self) {
     lock.unlock();
     job();
     job = nullptr;  // destroy captures before taking the lock again
+    if (getpid() != owner) {
+      // The job forked and this is the child, running on a copy of this
+      // thread: the cache (and its mutex) belong to the parent. The child's
+      // work is done, as a Python child whose forking thread returned.
+      std::fflush(nullptr);
+      _exit(0);
+    }
     lock.lock();
   }
   self->exited.store(true, std::memory_order_release);
