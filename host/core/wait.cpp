@@ -176,6 +176,10 @@ void note_sigint() noexcept {
   }
 }
 
+WaitContext* interruptible_context() noexcept {
+  return g_interruptible.load(std::memory_order_acquire);
+}
+
 bool sigint_pending(bool consume) noexcept {
   return consume ? g_sigint.exchange(false, std::memory_order_seq_cst)
                  : g_sigint.load(std::memory_order_seq_cst);

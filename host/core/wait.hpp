@@ -86,6 +86,9 @@ bool wait_until(WaitWord& word, const Deadline& deadline, Pred&& pred) {
 // every wait. An invalid fd returns POLLNVAL for the caller to report.
 short wait_fd(int fd, short events, const Deadline& deadline);
 
+// The context SIGINT interrupts (the main thread's), or nullptr.
+WaitContext* interruptible_context() noexcept;
+
 // SIGINT: the host's signal handler calls this; it is async-signal-safe.
 void note_sigint() noexcept;
 // True (and consumed when `consume`) if a SIGINT arrived since the last take.

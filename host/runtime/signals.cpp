@@ -10,10 +10,6 @@
 
 namespace tide::runtime {
 
-namespace {
-
-std::atomic<lua_State*> g_main_state{nullptr};
-
 void cancel_hook(lua_State* L, lua_Debug*) {
   if (!WaitContext::current().cancel_requested()) {
 #if !defined(__SANITIZE_THREAD__)
@@ -27,6 +23,8 @@ void cancel_hook(lua_State* L, lua_Debug*) {
   raise_error(L, ErrorKind::Cancelled, "the thread was cancelled");
 }
 
+namespace {
+
 void on_cancel_signal(int) {
   int saved = errno;
   WaitContext& ctx = WaitContext::current();
@@ -35,10 +33,14 @@ void on_cancel_signal(int) {
   errno = saved;
 }
 
+}  // namespace
+
 void interrupt_hook(lua_State* L, lua_Debug*) {
   lua_sethook(L, nullptr, 0, 0);
   if (sigint_pending(true)) raise_error(L, ErrorKind::Interrupted, "interrupted (SIGINT)");
 }
+
+namespace {
 
 void on_sigint(int sig) {
   int saved = errno;
@@ -47,8 +49,9 @@ void on_sigint(int sig) {
     raise(sig);
   }
   note_sigint();
-  if (lua_State* L = g_main_state.load(std::memory_order_relaxed))
-    lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+  if (WaitContext* ctx = interruptible_context())
+    if (auto* L = static_cast<lua_State*>(ctx->signal_target()))
+      lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
   errno = saved;
 }
 
@@ -76,7 +79,7 @@ void install_sanitizer_cancel_check(lua_State* L) {
 void set_thread_state(lua_State* L) noexcept { WaitContext::current().set_signal_target(L); }
 
 void set_main_state(lua_State* L) noexcept {
-  g_main_state.store(L);
+  WaitContext::current().set_signal_target(L);
   WaitContext::current().set_interruptible(L != nullptr);
 }
 

@@ -24,6 +24,11 @@ void install_sigint_handler();
 // cancellation instead. A no-op in every other build.
 void install_sanitizer_cancel_check(lua_State* L);
 
+// The hooks the signal handlers install (exposed so a coroutine resumed
+// after a signal can be given the same hook).
+void cancel_hook(lua_State* L, lua_Debug* ar);
+void interrupt_hook(lua_State* L, lua_Debug* ar);
+
 // Raises Cancelled in L if this thread was asked to stop (hook body; also
 // used by thread.yield()).
 void check_cancel(lua_State* L);

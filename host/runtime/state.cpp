@@ -9,6 +9,7 @@
 #include "core/wait.hpp"
 #include "modules.hpp"
 #include "runtime/cfunctions.hpp"
+#include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
 #include "runtime/shared_types.hpp"
@@ -85,6 +86,7 @@ void install(lua_State* L) {
   register_shared_types();
   open_error_meta(L);
   install_pcall(L);
+  install_coroutine(L);
   register_stdlib(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   int idx = lua_gettop(L);
