@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
-#include "queue/robust_mutex.hpp"
+#include "sync/rlock.hpp"
 #include "shm/stored_message.hpp"
 
 namespace tide::shared_values {
@@ -43,14 +43,13 @@ std::string tagged(char tag, T v) {
 
 struct TableData {
   shm::SharedHeader header;
-  queue::RobustMutex mutex;  // recursive
+  sync::RLockData lock;
   shm::Offset buckets = 0;   // Offset[nbuckets]
   std::uint64_t nbuckets = 0;
   std::uint64_t count = 0;
 
   TableData() noexcept {
     header.type = shm::SharedType::Table;
-    mutex.init(true);
   }
   shm::Offset* bucket_array() const noexcept { return arena().at<shm::Offset>(buckets); }
 
@@ -127,8 +126,22 @@ KeyView parse_key(std::string_view key) noexcept {
   return v;
 }
 
-Table::Hold::Hold(const Table& t) noexcept : d_(t.data()) { d_->mutex.lock(); }
-Table::Hold::~Hold() { d_->mutex.unlock(); }
+Table::Hold::Hold(const Table& t) : d_(t.data()) {
+  try {
+    sync::rlock_acquire(d_->lock, Deadline::never());
+  } catch (const Error& e) {
+    // The holder died: every edit is a single-store commit, so the table is
+    // whole; carry on holding the lock.
+    if (e.kind() != ErrorKind::AbandonedLock) throw;
+  }
+}
+
+Table::Hold::~Hold() {
+  try {
+    sync::rlock_release(d_->lock);
+  } catch (const Error&) {  // cannot happen: this thread holds it
+  }
+}
 
 namespace {
 
@@ -143,7 +156,6 @@ void destroy(shm::SharedHeader* h) noexcept {
     }
   }
   if (d->buckets) arena().free(arena().at<void>(d->buckets));
-  d->mutex.destroy();
   d->~TableData();
 }
 
@@ -212,12 +224,12 @@ bool Table::erase(std::string_view key) {
   return true;
 }
 
-std::size_t Table::size() const noexcept {
+std::size_t Table::size() const {
   Hold hold(*this);
   return data()->count;
 }
 
-void Table::clear() noexcept {
+void Table::clear() {
   TableData* d = data();
   std::vector<Entry*> gone;
   {

@@ -4,10 +4,11 @@
 // transfer-codec Messages kept with shm::store_message, so they may refer to
 // other shared objects (which they then keep alive).
 //
-// One robust, recursive, process-shared mutex guards the map. It is
-// recursive so that update()'s function, which runs with the lock held, may
-// read and write the same table; a process that dies holding it leaves a
-// usable table (entries are linked and unlinked with one store each).
+// A tide RLock core guards the map: recursive per tide thread, so that
+// update()'s function, which runs with the lock held, may read and write the
+// same table; waiting for it goes through the one wait path (cancellable,
+// interruptible); and a holder that dies is taken over, leaving a usable
+// table (entries are linked and unlinked with one store each).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -54,17 +55,16 @@ class Table final : public shm::SharedObject {
   void set(std::string_view key, const Message& value);
   // Removes `key`; false if it was absent.
   bool erase(std::string_view key);
-  std::size_t size() const noexcept;
-  void clear() noexcept;
+  std::size_t size() const;
+  void clear();
   // Every key and value at one moment.
   std::vector<std::pair<std::string, Message>> snapshot() const;
 
   // Holds the table's lock (re-entrant for the holding thread) for a
-  // read-modify-write. Not a wait: the lock is only ever held briefly or
-  // for the duration of an update function.
+  // read-modify-write. Waiting for it throws Cancelled / Interrupted.
   class Hold {
    public:
-    explicit Hold(const Table& t) noexcept;
+    explicit Hold(const Table& t);
     ~Hold();
     Hold(const Hold&) = delete;
     Hold& operator=(const Hold&) = delete;
