@@ -10,6 +10,7 @@ const luaL_Reg kNativeModules[] = {
     {"tide.os", luaopen_tide_os},
     {"tide.sync", luaopen_tide_sync},
     {"tide.shared", luaopen_tide_shared},
+    {"tide.future", luaopen_tide_future},
     {nullptr, nullptr},
 };
 

@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "future/future.hpp"
 #include "queue/queue.hpp"
 #include "shared_values/table.hpp"
 #include "sync/types.hpp"
@@ -16,6 +17,7 @@ void register_shared_types() {
   std::call_once(once, [] {
     tide::sync::register_shared_types();
     tide::queue::register_shared_types();
+    tide::future::register_shared_types();
     tide::shared_values::register_table_type();
   });
 }

@@ -1,0 +1,95 @@
+#include "future/callbacks.hpp"
+
+#include "core/log.hpp"
+#include "future/future.hpp"
+#include "runtime/handles.hpp"
+
+namespace tide::future {
+
+namespace {
+
+constexpr const char* kCallbacks = "tide.future.callbacks";
+
+void push_callback_list(lua_State* L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kCallbacks) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, kCallbacks);
+  }
+}
+
+bool handle_done(lua_State* L, int idx) {
+  Handle* h = test_handle(L, idx);
+  return h && h->obj && static_cast<Future*>(h->obj)->done();
+}
+
+// Calls fn (at -2) with the future (at -1) under pcall; logs an error.
+void call_callback(lua_State* L) {
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    const char* msg = luaL_tolstring(L, -1, nullptr);
+    log::get().error("error in a future's done callback: {}", msg);
+    lua_pop(L, 2);
+  }
+}
+
+}  // namespace
+
+// Runs the callbacks of every done future, in the order they were added.
+void run_done_callbacks(lua_State* L) {
+  push_callback_list(L);
+  int list = lua_gettop(L);
+  lua_Integer n = luaL_len(L, list);
+  if (n == 0) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_newtable(L);  // due entries
+  lua_newtable(L);  // remaining entries
+  int due = list + 1, rest = list + 2;
+  lua_Integer nd = 0, nr = 0;
+  for (lua_Integer i = 1; i <= n; ++i) {
+    lua_geti(L, list, i);
+    lua_geti(L, -1, 1);
+    Handle* h = test_handle(L, -1);
+    lua_pop(L, 1);
+    if (!h || !h->obj) {  // a closed handle: its callbacks can never run
+      lua_pop(L, 1);
+      continue;
+    }
+    bool done = static_cast<Future*>(h->obj)->done();
+    lua_seti(L, done ? due : rest, done ? ++nd : ++nr);
+  }
+  // Callbacks added while the due ones run go to the new list.
+  lua_pushvalue(L, rest);
+  lua_setfield(L, LUA_REGISTRYINDEX, kCallbacks);
+  for (lua_Integer i = 1; i <= nd; ++i) {
+    lua_geti(L, due, i);
+    lua_geti(L, -1, 2);
+    lua_geti(L, -2, 1);
+    call_callback(L);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, list - 1);
+}
+
+void add_done_callback(lua_State* L, int fut, int fn) {
+  fut = lua_absindex(L, fut);
+  fn = lua_absindex(L, fn);
+  if (handle_done(L, fut)) {
+    lua_pushvalue(L, fn);
+    lua_pushvalue(L, fut);
+    call_callback(L);
+    return;
+  }
+  push_callback_list(L);
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, fut);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, fn);
+  lua_rawseti(L, -2, 2);
+  lua_seti(L, -2, luaL_len(L, -2) + 1);
+  lua_pop(L, 1);
+}
+
+}  // namespace tide::future

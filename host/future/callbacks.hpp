@@ -1,0 +1,19 @@
+// Done callbacks of tide.future (API.md §5): add_done_callback(fn) keeps
+// {future handle, fn} in a list in the adding state's registry; they run in
+// that state only, in the order added, each under pcall (an error is
+// logged with tide::log and does not stop the others). No worker ever
+// touches the adding state: callbacks run when that state calls
+// run_done_callbacks (future.poll() and every future wait, before and after
+// it blocks) or at once when the future is already done.
+#pragma once
+#include <lua.hpp>
+
+namespace tide::future {
+
+// The future handle at `fut`, the function at `fn`.
+void add_done_callback(lua_State* L, int fut, int fn);
+
+// Runs the callbacks of every done future in the list, in order.
+void run_done_callbacks(lua_State* L);
+
+}  // namespace tide::future

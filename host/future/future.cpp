@@ -1,0 +1,172 @@
+#include "future/future.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "shm/stored_message.hpp"
+
+namespace tide::future {
+
+namespace {
+
+constexpr std::uint32_t u(CompletionState s) { return static_cast<std::uint32_t>(s); }
+
+FutureTree* tree_of(const FutureData& d) noexcept { return shm::Arena::get().at<FutureTree>(d.tree); }
+
+shm::Offset this_tree() {
+  static std::once_flag once;
+  static shm::Offset off = 0;
+  std::call_once(once, [] {
+    shm::Arena& a = shm::Arena::get();
+    off = a.offset_of(new (a.alloc(sizeof(FutureTree))) FutureTree);
+  });
+  return off;
+}
+
+struct Blob {
+  std::uint64_t size;
+  char bytes[1];
+};
+
+shm::Offset store_string(const std::string& s) {
+  if (s.empty()) return 0;
+  shm::Arena& a = shm::Arena::get();
+  auto* b = static_cast<Blob*>(a.alloc(sizeof(Blob) + s.size()));
+  b->size = s.size();
+  std::memcpy(b->bytes, s.data(), s.size());
+  return a.offset_of(b);
+}
+
+std::string load_string(shm::Offset off) {
+  auto* b = shm::Arena::get().at<Blob>(off);
+  return b ? std::string(b->bytes, b->size) : std::string();
+}
+
+void free_string(shm::Offset off) noexcept {
+  if (off) shm::Arena::get().free(shm::Arena::get().at<Blob>(off));
+}
+
+void publish(FutureData& d, CompletionState s) noexcept {
+  FutureTree* t = tree_of(d);
+  if (t) d.done_stamp = t->stamp.fetch_add(1, std::memory_order_relaxed) + 1;
+  d.state.store(u(s), std::memory_order_release);
+  d.word.notify_all();
+  if (t) t->word.notify_all();
+}
+
+}  // namespace
+
+Ref<Future> Future::create() {
+  shm::Offset tree = this_tree();
+  FutureData* d = shm::create_shared<FutureData>();
+  d->tree = tree;
+  try {
+    return Ref<Future>::adopt(new Future(&d->header));
+  } catch (...) {
+    shm::release_shared(&d->header);
+    throw;
+  }
+}
+
+CompletionState Future::state() const noexcept {
+  std::uint32_t s = data().state.load(std::memory_order_acquire);
+  if (s == kSetting) return CompletionState::Running;
+  return static_cast<CompletionState>(s);
+}
+
+bool Future::cancel() noexcept {
+  std::uint32_t expected = u(CompletionState::Pending);
+  if (!data().state.compare_exchange_strong(expected, kSetting, std::memory_order_acq_rel)) return false;
+  publish(data(), CompletionState::Cancelled);
+  return true;
+}
+
+bool Future::set_running_or_notify_cancel() {
+  std::uint32_t expected = u(CompletionState::Pending);
+  if (data().state.compare_exchange_strong(expected, u(CompletionState::Running), std::memory_order_acq_rel)) {
+    data().word.notify_all();
+    return true;
+  }
+  if (expected == u(CompletionState::Cancelled)) return false;
+  throw Error(ErrorKind::InvalidState, "future is already running or done");
+}
+
+bool Future::complete(const Outcome& o, bool raw_error) {
+  if (o.state != CompletionState::Completed && o.state != CompletionState::Failed)
+    throw Error(ErrorKind::InvalidState, "a future completes with results or an error");
+  FutureData& d = data();
+  if (d.state.load(std::memory_order_acquire) >= u(CompletionState::Completed)) return false;
+  shm::Offset values = shm::store_message(o.values);
+  shm::Offset text = 0, tb = 0;
+  try {
+    text = store_string(o.text);
+    tb = store_string(o.traceback);
+  } catch (...) {
+    free_string(text);
+    shm::free_message(values);
+    throw;
+  }
+  std::uint32_t s = d.state.load(std::memory_order_acquire);
+  while ((s == u(CompletionState::Pending) || s == u(CompletionState::Running)) &&
+         !d.state.compare_exchange_weak(s, kSetting, std::memory_order_acq_rel)) {
+  }
+  if (s != u(CompletionState::Pending) && s != u(CompletionState::Running)) {
+    shm::free_message(values);
+    free_string(text);
+    free_string(tb);
+    return false;
+  }
+  d.values = values;
+  d.text = text;
+  d.traceback = tb;
+  d.failure_kind = static_cast<std::uint32_t>(o.failure_kind);
+  d.raw_error = raw_error ? 1 : 0;
+  publish(d, o.state);
+  return true;
+}
+
+bool Future::wait(const Deadline& deadline) {
+  return wait_until(data().word, deadline, [&] { return done(); });
+}
+
+Outcome Future::outcome() const {
+  const FutureData& d = data();
+  Outcome o;
+  o.state = state();
+  if (d.values) o.values = shm::load_message(d.values);
+  o.text = load_string(d.text);
+  o.traceback = load_string(d.traceback);
+  o.failure_kind = static_cast<ErrorKind>(d.failure_kind);
+  return o;
+}
+
+bool Future::wait_many(std::span<Future* const> futs, const Deadline& deadline, const std::function<bool()>& pred) {
+  if (futs.empty()) return pred();
+  shm::Offset tree = futs[0]->data().tree;
+  bool same = std::all_of(futs.begin(), futs.end(), [&](Future* f) { return f->data().tree == tree; });
+  if (same && tree) return wait_until(shm::Arena::get().at<FutureTree>(tree)->word, deadline, pred);
+  for (;;) {  // futures of different trees: sleep in slices
+    if (pred()) return true;
+    if (deadline.passed()) return false;
+    Deadline slice = Deadline::after(0.05);
+    futs[0]->wait(slice.at() < deadline.at() ? slice : deadline);
+  }
+}
+
+void destroy_future(shm::SharedHeader* h) noexcept {
+  auto* d = reinterpret_cast<FutureData*>(h);
+  shm::free_message(d->values);
+  free_string(d->text);
+  free_string(d->traceback);
+  d->~FutureData();
+}
+
+namespace {
+Object* make_proxy(shm::SharedHeader* h) { return new Future(h); }
+}  // namespace
+
+void register_shared_types() { shm::register_shared_type(shm::SharedType::Future, {destroy_future, make_proxy}); }
+
+}  // namespace tide::future

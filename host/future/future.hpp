@@ -1,0 +1,91 @@
+// tide.future's native core (API.md §5): a Future in the shared arena, so a
+// handle passed to a thread (or a process) can be completed there.
+//
+// State moves once: Pending -> (Running) -> Completed | Failed | Cancelled.
+// A completer first claims the future (internal Setting state), writes the
+// stored results / error, then publishes the final state (release) and
+// notifies. Readers see the stored data only after an acquire of a final
+// state; it is immutable from then on.
+//
+// Waiting on many futures: every future created in one process tree
+// notifies a shared "some future finished" WaitWord (FutureTree, allocated
+// once in the arena, never freed) besides its own word, and stamps itself
+// with a tree-wide completion counter (as_completed's order). A multi-wait
+// sleeps on that word; futures whose tree words differ (one made by a
+// spawned child) fall back to 50 ms slices.
+//
+// C++ API for pools: create(), set_running_or_notify_cancel() (Python's
+// semantics), complete(Outcome).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+
+#include "core/deadline.hpp"
+#include "core/wait.hpp"
+#include "shm/shared.hpp"
+#include "thread/completion.hpp"
+
+namespace tide::future {
+
+struct FutureTree {
+  WaitWord word;
+  std::atomic<std::uint64_t> stamp{0};
+};
+
+inline constexpr std::uint32_t kSetting = 100;  // claimed by a completer
+
+struct FutureData {
+  shm::SharedHeader header;
+  std::atomic<std::uint32_t> state{0};  // CompletionState, or kSetting
+  WaitWord word;
+  shm::Offset tree = 0;       // FutureTree
+  shm::Offset values = 0;     // stored Message: results or the error value
+  shm::Offset text = 0;       // stored string blob
+  shm::Offset traceback = 0;  // stored string blob
+  std::uint32_t failure_kind = 0;
+  std::uint32_t raw_error = 0;  // set_exception(tide error): raise it as is
+  std::uint64_t done_stamp = 0;
+  FutureData() noexcept { header.type = shm::SharedType::Future; }
+};
+
+class Future final : public shm::SharedObject {
+ public:
+  static constexpr const char* kTypeName = "tide.Future";
+  static Ref<Future> create();
+  explicit Future(shm::SharedHeader* h) : SharedObject(h) {}
+  const char* type_name() const noexcept override { return kTypeName; }
+  FutureData& data() const noexcept { return *reinterpret_cast<FutureData*>(shared_header()); }
+
+  // Pending/Running while a completer is storing.
+  CompletionState state() const noexcept;
+  bool done() const noexcept { return state() >= CompletionState::Completed; }
+  bool running() const noexcept { return state() == CompletionState::Running; }
+  bool cancelled() const noexcept { return state() == CompletionState::Cancelled; }
+  std::uint64_t done_stamp() const noexcept { return data().done_stamp; }
+
+  // Pending -> Cancelled; false if running or done.
+  bool cancel() noexcept;
+  // Pending -> Running (true); false if cancelled; InvalidState otherwise.
+  bool set_running_or_notify_cancel();
+  // Completed or Failed outcome, once: false if already done. The message is
+  // stored first (may throw TransferError / OSError, nothing changes then).
+  bool complete(const Outcome& outcome, bool raw_error = false);
+
+  // True once done; false at the deadline. Throws Cancelled / Interrupted.
+  bool wait(const Deadline& deadline);
+  // The final outcome (requires done()): a fresh copy with new references.
+  Outcome outcome() const;
+  bool raw_error() const noexcept { return data().raw_error != 0; }
+
+  // Waits until pred() holds for `futs` (which it reads), or the deadline.
+  static bool wait_many(std::span<Future* const> futs, const Deadline& deadline,
+                        const std::function<bool()>& pred);
+};
+
+void destroy_future(shm::SharedHeader* h) noexcept;
+void register_shared_types();
+
+}  // namespace tide::future
