@@ -31,6 +31,7 @@
 #include "modules.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
+#include "support/outcome.hpp"
 #include "support/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
@@ -95,24 +96,8 @@ int m_set_exception(lua_State* L) {
 }
 
 // Pushes the error a failed / cancelled future's result() raises.
-void push_failure(lua_State* L, Future* f, const Outcome& o) {
-  if (o.state == CompletionState::Cancelled) {
-    push_error(L, ErrorKind::Cancelled, "future was cancelled");
-    return;
-  }
-  int cause = 0;
-  if (!o.values.empty()) {
-    try {
-      codec::decode(L, o.values);
-      cause = lua_gettop(L);
-    } catch (const Error&) {
-      cause = 0;
-    }
-  }
-  if (cause && f->raw_error() && is_error(L, cause)) return;
-  std::string message = (o.failure_kind == ErrorKind::RemoteError ? "future failed: " : "future: ") + o.text;
-  push_error(L, o.failure_kind, message.c_str(), o.traceback.c_str(), cause);
-  if (cause) lua_remove(L, cause);
+void push_future_failure(lua_State* L, Future* f, const Outcome& o) {
+  tide::push_failure(L, o, "future", f->raw_error());
 }
 
 // Waits for f (running due callbacks before and after); pushes the failure
@@ -134,7 +119,7 @@ int m_result(lua_State* L) {
   lua_settop(L, 1);
   return wait_done(L, f, d, [&](const Outcome& o) {
     if (o.state == CompletionState::Completed) return codec::decode(L, o.values);
-    push_failure(L, f, o);
+    push_future_failure(L, f, o);
     return kRaise;
   });
 }
@@ -148,7 +133,7 @@ int m_exception(lua_State* L) {
       lua_pushnil(L);
       return 1;
     }
-    push_failure(L, f, o);
+    push_future_failure(L, f, o);
     return o.state == CompletionState::Cancelled ? kRaise : 1;
   });
 }
@@ -348,7 +333,7 @@ int l_gather(lua_State* L) {
     protect(L, [&] {
       Outcome o = f->outcome();
       if (o.state == CompletionState::Completed) return codec::decode(L, o.values);
-      push_failure(L, f, o);
+      push_future_failure(L, f, o);
       return kRaise;
     });
     lua_settop(L, top + 1);  // the first result (nil if none)

@@ -6,18 +6,15 @@
 
 namespace tide {
 
-int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {
-  switch (o.state) {
-    case CompletionState::Completed:
-      return codec::decode(L, o.values);
-    case CompletionState::Cancelled:
-      throw Error(ErrorKind::Cancelled, who + " was cancelled");
-    case CompletionState::Failed:
-      break;
-    default:
-      throw Error(ErrorKind::InvalidState, who + " has not finished");
+void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool pass_tide_errors) {
+  if (o.state == CompletionState::Cancelled) {
+    push_error(L, ErrorKind::Cancelled, (who + " was cancelled").c_str());
+    return;
   }
-  if (o.failure_kind != ErrorKind::RemoteError) throw Error(o.failure_kind, who + " " + o.text);
+  if (o.failure_kind != ErrorKind::RemoteError) {
+    push_error(L, o.failure_kind, (who + " " + o.text).c_str(), o.traceback.c_str());
+    return;
+  }
   int cause = 0;
   if (!o.values.empty()) {
     try {
@@ -27,10 +24,23 @@ int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {
       cause = 0;  // the text below still says what happened
     }
   }
+  if (cause && pass_tide_errors && is_error(L, cause)) return;
   std::string message = who + " failed: " + o.text;
   push_error(L, ErrorKind::RemoteError, message.c_str(), o.traceback.c_str(), cause);
   if (cause) lua_remove(L, cause);
-  return kRaise;
+}
+
+int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {
+  switch (o.state) {
+    case CompletionState::Completed:
+      return codec::decode(L, o.values);
+    case CompletionState::Failed:
+    case CompletionState::Cancelled:
+      push_failure(L, o, who);
+      return kRaise;
+    default:
+      throw Error(ErrorKind::InvalidState, who + " has not finished");
+  }
 }
 
 }  // namespace tide

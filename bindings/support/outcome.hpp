@@ -11,8 +11,15 @@
 namespace tide {
 
 // For use inside protect(): returns the number of values pushed, or kRaise
-// with a RemoteError on the stack; throws Cancelled. `who` names the worker
-// in messages ("thread 'Thread-1'").
+// with the error on the stack (see push_failure). `who` names the worker in
+// messages ("thread 'Thread-1'", "future").
 int push_outcome(lua_State* L, const Outcome& outcome, const std::string& who);
+
+// Pushes the error a failed or cancelled outcome raises: Cancelled, the
+// failure kind (WorkerDied...), or RemoteError whose cause is the error
+// value. With `pass_tide_errors`, an error value that is itself a tide error
+// is pushed as it is (a future's set_exception(e)).
+void push_failure(lua_State* L, const Outcome& outcome, const std::string& who,
+                  bool pass_tide_errors = false);
 
 }  // namespace tide
