@@ -16,11 +16,14 @@
 #include "core/wait.hpp"
 #include "queue/item.hpp"
 #include "queue/queue.hpp"
-#include "queue/robust_mutex.hpp"
+#include "shm/robust_mutex.hpp"
 #include "shm/arena.hpp"
 #include "shm/shared.hpp"
 
 namespace tide::queue {
+
+using shm::RobustLock;
+using shm::RobustMutex;
 
 // The arena, looked up once (Arena::get() is a call_once per call).
 inline shm::Arena& arena() {

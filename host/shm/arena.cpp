@@ -1,6 +1,5 @@
 #include "shm/arena.hpp"
 
-#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "shm/robust_mutex.hpp"
 
 namespace tide::shm {
 
@@ -67,7 +67,7 @@ std::once_flag g_once;
 
 struct Arena::Header {
   std::uint64_t magic;
-  pthread_mutex_t lock;  // robust + process-shared: guards bump and free lists
+  RobustMutex lock;  // guards bump and free lists; a dead holder's lists stay usable
   Offset bump;
   Offset free_list[kClasses];
   std::atomic<std::int64_t> in_use;
@@ -76,24 +76,6 @@ struct Arena::Header {
 };
 
 Arena::Header* Arena::header() const noexcept { return reinterpret_cast<Header*>(base_); }
-
-namespace {
-
-// Takes the allocator lock, recovering it if a process died holding it (the
-// critical sections are a few stores; the lists stay usable).
-class HeaderLock {
- public:
-  explicit HeaderLock(pthread_mutex_t* m) : m_(m) {
-    int r = pthread_mutex_lock(m_);
-    if (r == EOWNERDEAD) pthread_mutex_consistent(m_);
-  }
-  ~HeaderLock() { pthread_mutex_unlock(m_); }
-
- private:
-  pthread_mutex_t* m_;
-};
-
-}  // namespace
 
 Arena& Arena::get() {
   std::call_once(g_once, [] {
@@ -112,12 +94,7 @@ Arena& Arena::get() {
     }
     auto* h = static_cast<Header*>(p);
     h->magic = kMagic;
-    pthread_mutexattr_t attr;
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-    pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-    pthread_mutex_init(&h->lock, &attr);
-    pthread_mutexattr_destroy(&attr);
+    h->lock.init();
     h->bump = (sizeof(Header) + 4095) & ~Offset(4095);
     g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
   });
@@ -132,7 +109,7 @@ void* Arena::alloc(std::size_t size) {
   Offset off;
   bool recycled;
   {
-    HeaderLock lock(&h->lock);
+    RobustLock lock(h->lock);
     off = h->free_list[cls];
     recycled = off != 0;
     if (recycled) {
@@ -169,7 +146,7 @@ void Arena::free(void* p) noexcept {
   b->magic = 0;
   Header* h = header();
   h->in_use.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-  HeaderLock lock(&h->lock);
+  RobustLock lock(h->lock);
   b->next = h->free_list[b->cls];
   h->free_list[b->cls] = offset_of(b);
 }

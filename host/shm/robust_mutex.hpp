@@ -11,7 +11,7 @@
 
 #include <cerrno>
 
-namespace tide::queue {
+namespace tide::shm {
 
 struct RobustMutex {
   pthread_mutex_t m;
@@ -94,4 +94,4 @@ class RobustLock {
   RobustMutex* m_;
 };
 
-}  // namespace tide::queue
+}  // namespace tide::shm
