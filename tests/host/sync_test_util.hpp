@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/wait.hpp"
+#include "test_util.hpp"
 #include "runtime/shared_types.hpp"
 #include "shared_values/array.hpp"
 #include "shared_values/value.hpp"
@@ -34,35 +35,14 @@ using tide::shared::Value;
 
 namespace sync_test {
 
-using Clock = std::chrono::steady_clock;
+using namespace test_util;
 
 inline void setup() { tide::runtime::register_shared_types(); }
 
-inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-template <class F>
-ErrorKind thrown_kind(F&& f) {
-  try {
-    f();
-  } catch (const tide::Error& e) {
-    return e.kind();
-  } catch (...) {
-    FAIL_CHECK("threw something other than tide::Error");
-    return ErrorKind::OSError;
-  }
-  FAIL_CHECK("did not throw");
-  return ErrorKind::OSError;
-}
 
 // Yields until `n` threads sleep on `w` (a hang detector, not an ordering sleep).
-inline bool await_sleepers(const tide::WaitWord& w, std::uint32_t n) {
-  auto end = Clock::now() + 10s;
-  while (w.waiters.load() < n) {
-    if (Clock::now() > end) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+inline bool await_sleepers(const tide::WaitWord& w, std::uint32_t n) { return await_waiters(w, n, 10s); }
 
 inline const Deadline kNever = Deadline::never();
 inline Deadline now() { return Deadline::after(0); }

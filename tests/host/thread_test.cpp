@@ -27,36 +27,20 @@
 #include "thread/completion.hpp"
 #include "thread/os_threads.hpp"
 #include "thread/thread.hpp"
+#include "test_util.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace test_util;
 using tide::CompletionState;
 using tide::Outcome;
 using tide::Ref;
 using tide::Thread;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 pid_t os_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-template <class F>
-tide::ErrorKind thrown_kind(F&& f, tide::ErrorKind fallback = tide::ErrorKind::OSError) {
-  try {
-    f();
-  } catch (const tide::Error& e) {
-    return e.kind();
-  } catch (...) {
-    FAIL_CHECK("threw something other than tide::Error");
-    return fallback;
-  }
-  FAIL_CHECK("did not throw");
-  return fallback;
-}
 
 Outcome completed() { return Outcome{CompletionState::Completed, {}, {}, {}}; }
 

@@ -18,43 +18,14 @@
 #include "core/deadline.hpp"
 #include "core/error.hpp"
 #include "core/wait.hpp"
+#include "test_util.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace test_util;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Spins (yielding) until `n` threads are registered as sleeping on `w`, or
-// fails the test after `limit` (a hang detector, not an ordering sleep).
-bool await_waiters(const tide::WaitWord& w, std::uint32_t n, std::chrono::seconds limit = 5s) {
-  auto end = Clock::now() + limit;
-  while (w.waiters.load(std::memory_order_seq_cst) < n) {
-    if (Clock::now() > end) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
-
-// Runs `f` and returns the kind of the tide::Error it throws; fails the test
-// (and returns `fallback`) if it throws nothing or something else.
-template <class F>
-tide::ErrorKind thrown_kind(F&& f, tide::ErrorKind fallback = tide::ErrorKind::OSError) {
-  try {
-    f();
-  } catch (const tide::Error& e) {
-    return e.kind();
-  } catch (...) {
-    FAIL_CHECK("threw something other than tide::Error");
-    return fallback;
-  }
-  FAIL_CHECK("did not throw");
-  return fallback;
-}
 
 }  // namespace
 
