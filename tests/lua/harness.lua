@@ -104,6 +104,26 @@ function T.run_tide(args, stdin)
   return code, slurp(out), slurp(err)
 end
 
+-- The sanitizer the suite runs under ("asan", "tsan"), or nil.
+T.sanitizer = os.getenv("TIDE_SANITIZER")
+if T.sanitizer == "" then T.sanitizer = nil end
+
+-- Yields until thread `t` sleeps in the kernel (/proc state S), so a fork
+-- does not catch it mid-allocation. A hang detector, not an ordering sleep.
+function T.wait_blocked(t)
+  local thread = require "tide.thread"
+  local deadline = require("tide").monotonic() + 10
+  repeat
+    local tid = t.ident  -- nil until the thread is running
+    local f = tid and io.open(string.format("/proc/self/task/%d/stat", tid))
+    local stat = f and f:read("a") or ""
+    if f then f:close() end
+    if stat:match("%) S ") then return end
+    thread.yield()
+  until require("tide").monotonic() > deadline
+  fail("thread " .. t.name .. " never blocked", 2)
+end
+
 -- Forks (tide.os.fork); the child runs fn and exits with its result code
 -- (99 if it raised). Returns the child's pid.
 function T.fork(fn)
