@@ -1,5 +1,7 @@
 #include "runtime/signals.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <mutex>
@@ -68,9 +70,20 @@ void install_process_handlers() {
   });
 }
 
+#if defined(__SANITIZE_THREAD__)
+namespace {
+// usleep is one of the calls at which TSan delivers the signals it deferred
+// (a pending Ctrl-C), which a busy Lua loop would otherwise never make.
+void sanitizer_hook(lua_State* L, lua_Debug* ar) {
+  usleep(0);
+  if (WaitContext::current().cancel_requested()) cancel_hook(L, ar);
+}
+}  // namespace
+#endif
+
 void install_sanitizer_cancel_check(lua_State* L) {
 #if defined(__SANITIZE_THREAD__)
-  lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 10000);
+  lua_sethook(L, sanitizer_hook, LUA_MASKCOUNT, 10000);
 #else
   (void)L;
 #endif
@@ -79,6 +92,7 @@ void install_sanitizer_cancel_check(lua_State* L) {
 void set_thread_state(lua_State* L) noexcept { WaitContext::current().set_signal_target(L); }
 
 void set_main_state(lua_State* L) noexcept {
+  if (L) install_sanitizer_cancel_check(L);
   WaitContext::current().set_signal_target(L);
   WaitContext::current().set_interruptible(L != nullptr);
 }

@@ -20,8 +20,9 @@ void set_main_state(lua_State* L) noexcept;
 void install_sigint_handler();
 
 // ThreadSanitizer defers signal handlers until an intercepted call, which a
-// busy Lua loop never makes: in TSan builds a coarse count hook checks for
-// cancellation instead. A no-op in every other build.
+// busy Lua loop never makes: in TSan builds a coarse count hook (on worker
+// and main states) checks for cancellation and gives TSan a chance to
+// deliver a pending Ctrl-C. A no-op in every other build.
 void install_sanitizer_cancel_check(lua_State* L);
 
 // The hooks the signal handlers install (exposed so a coroutine resumed
