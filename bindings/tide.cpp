@@ -8,11 +8,11 @@
 
 #include "core/wait.hpp"
 #include "modules.hpp"
+#include "runtime/shutdown.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "support/error.hpp"
 #include "support/protect.hpp"
-#include "thread/thread.hpp"
 
 namespace tide {
 namespace {
@@ -69,7 +69,7 @@ int lazy_index(lua_State* L) {
 // Registered in the registry of a stock interpreter's state: lua_close
 // joins the threads still running, as the `tide` command does at exit.
 int at_close(lua_State*) {
-  Thread::shutdown_all();
+  runtime::shutdown_host({});
   return 0;
 }
 

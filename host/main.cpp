@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "runtime/shutdown.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "runtime/repl.hpp"
 #include "support/error.hpp"
-#include "thread/thread.hpp"
 
 namespace {
 
@@ -146,7 +146,7 @@ int run_options(lua_State* L, int argc, char** argv, const Options& o) {
 // os.exit in the main state: join threads first, as Python's sys.exit
 // does, so no worker runs while the process tears down.
 int exit_after_threads(lua_State* L) {
-  tide::Thread::shutdown_all();
+  tide::runtime::shutdown_host({});
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 0);
@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
   if (status != 0 && last_error_interrupted) status = 130;
 
   std::fflush(stdout);
-  bool all_done = tide::Thread::shutdown_all();
+  bool all_done = tide::runtime::shutdown_host({last_error_interrupted});
   if (!all_done) {
     // A thread ignored cancellation (stuck in C code): its state cannot be
     // closed safely, so leave without running destructors.

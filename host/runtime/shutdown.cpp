@@ -1,0 +1,31 @@
+#include "runtime/shutdown.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+#include "thread/thread.hpp"
+
+namespace tide::runtime {
+
+namespace {
+std::mutex g_m;
+std::vector<ExitHook>* g_hooks = new std::vector<ExitHook>;  // never destroyed
+}  // namespace
+
+void on_exit(ExitHook hook) {
+  std::lock_guard lock(g_m);
+  if (std::find(g_hooks->begin(), g_hooks->end(), hook) == g_hooks->end()) g_hooks->push_back(hook);
+}
+
+bool shutdown_host(const ExitContext& ctx) {
+  std::vector<ExitHook> hooks;
+  {
+    std::lock_guard lock(g_m);
+    hooks = *g_hooks;
+  }
+  for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)(ctx);
+  return Thread::shutdown_all();
+}
+
+}  // namespace tide::runtime
