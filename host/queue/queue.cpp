@@ -16,37 +16,15 @@ namespace {
 constexpr std::uint64_t kInitialCapacity = 16;
 // An empty ring bigger than this is given back to the arena.
 constexpr std::uint64_t kShrinkAbove = 1 << 16;
-// Before sleeping, a waiter spins briefly (outside the lock): a producer and
-// a consumer running at the same pace otherwise pay a futex wake and a
-// context switch per item. The spin adapts, like glibc's adaptive mutexes:
-// it grows while spinning finds what it waits for and shrinks while it does
-// not (on a machine with no idle core, spinning only delays the thread it
-// waits for). Between about 0.2 and 5 us of `pause`; the wait follows.
-constexpr std::uint32_t kMinSpins = 8, kMaxSpins = 200;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // Waits (spin, then the one wait mechanism: deadline, cancellation, SIGINT)
 // until pred(), announced on `wp` (see WaitPoint). A waiter that leaves by
 // Cancelled / Interrupted may have consumed a notify_one meant for someone
 // else: it passes it on.
 template <class Pred>
 bool block_until(WaitPoint& wp, const Deadline& d, Pred&& pred) {
-  std::uint32_t budget = std::clamp(wp.spin.load(std::memory_order_relaxed), kMinSpins, kMaxSpins);
-  for (std::uint32_t i = 0; i < budget; ++i) {
-    if (pred()) {
-      if (budget < kMaxSpins) wp.spin.store(std::min(kMaxSpins, budget * 2), std::memory_order_relaxed);
-      return true;
-    }
-    cpu_relax();
-  }
-  wp.spin.store(std::max(kMinSpins, budget / 2), std::memory_order_relaxed);
+  // A producer and a consumer at the same pace would otherwise pay a futex
+  // wake and a context switch per item.
+  if (wp.spin.spin(pred)) return true;
   wp.announce();
   struct Leave {
     WaitPoint& wp;

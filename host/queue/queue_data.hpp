@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/spin.hpp"
 #include "core/wait.hpp"
 #include "queue/item.hpp"
 #include "queue/queue.hpp"
@@ -54,9 +55,7 @@ inline constexpr bool kCacheIndices = true;
 struct WaitPoint {
   WaitWord word;
   std::atomic<std::uint32_t> announced{0};
-  // How long waiters spin before sleeping (see block_until): adapts to
-  // whether spinning has been paying off. A hint only.
-  std::atomic<std::uint32_t> spin{64};
+  AdaptiveSpin spin;  // waiters spin this long before sleeping
 
   void notify_one() noexcept {
     if (anyone()) word.notify_one();

@@ -11,6 +11,8 @@
 
 #include <cerrno>
 
+#include "core/spin.hpp"
+
 namespace tide::shm {
 
 struct RobustMutex {
@@ -38,7 +40,7 @@ struct RobustMutex {
       // a recursive mutex this thread holds): a failing trylock still takes
       // the cache line away from the holder.
       if (i > 0 && __atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED) != 0) {
-        relax();
+        cpu_relax();
         continue;
       }
 #endif
@@ -46,7 +48,7 @@ struct RobustMutex {
       if (r == 0) return false;
       if (r == EOWNERDEAD) return recover();
       if (r != EBUSY) break;
-      relax();
+      cpu_relax();
     }
     int r = pthread_mutex_lock(&m);
     return r == EOWNERDEAD ? recover() : false;
@@ -63,13 +65,6 @@ struct RobustMutex {
   bool recover() noexcept {
     pthread_mutex_consistent(&m);
     return true;
-  }
-  static void relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
   }
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/spin.hpp"
 #include "shm/owner.hpp"
 
 namespace tide::sync {
@@ -16,14 +17,6 @@ namespace {
 // Busy-wait rounds before sleeping: a holder in a short critical section
 // (W7: a few Lua instructions) releases sooner than a futex round trip.
 constexpr int kSpins = 200;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
 
 std::atomic<std::uint64_t> g_process_owner{0};
 std::once_flag g_atfork_once;
