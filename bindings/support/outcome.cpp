@@ -11,10 +11,6 @@ void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool p
     push_error(L, ErrorKind::Cancelled, (who + " was cancelled").c_str());
     return;
   }
-  if (o.failure_kind != ErrorKind::RemoteError) {
-    push_error(L, o.failure_kind, (who + " " + o.text).c_str(), o.traceback.c_str());
-    return;
-  }
   int cause = 0;
   if (!o.values.empty()) {
     try {
@@ -23,6 +19,11 @@ void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool p
     } catch (const Error&) {
       cause = 0;  // the text below still says what happened
     }
+  }
+  if (o.failure_kind != ErrorKind::RemoteError) {  // WorkerDied, BrokenPool (cause: why)...
+    push_error(L, o.failure_kind, (who + " " + o.text).c_str(), o.traceback.c_str(), cause);
+    if (cause) lua_remove(L, cause);
+    return;
   }
   if (cause && pass_tide_errors && is_error(L, cause)) return;
   std::string message = who + " failed: " + o.text;

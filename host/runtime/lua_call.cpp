@@ -12,17 +12,19 @@ namespace tide::runtime {
 namespace {
 
 struct Call {
-  const Message* payload;
+  const Message* payload;  // the arguments, after the function unless fn
   Message* results;
+  bool fn = false;  // the function is the pcall's second argument
 };
 
 // Runs under lua_pcall: decode, call, encode. Codec failures surface as
 // TransferError objects through protect(), so the caller sees one error path.
 int call_main(lua_State* L) {
   auto* call = static_cast<Call*>(lua_touserdata(L, 1));
-  lua_settop(L, 0);
+  lua_remove(L, 1);
+  if (!call->fn) lua_settop(L, 0);
   int n = protect(L, [&] { return codec::decode(L, *call->payload); });
-  lua_call(L, n - 1, LUA_MULTRET);
+  lua_call(L, call->fn ? n : n - 1, LUA_MULTRET);
   int nres = lua_gettop(L);
   protect(L, [&] {
     codec::encode(L, 1, nres, *call->results, {"return value", 1});
@@ -80,16 +82,20 @@ class LuaCall final : public ThreadBody {
 
 }  // namespace
 
-Outcome run_call(lua_State* L, const Message& payload) noexcept {
+namespace {
+
+// The function (if fn_slot) and the payload run as call_main describes.
+Outcome run(lua_State* L, const Message& payload, int fn_slot) noexcept {
   Outcome out;
-  Call call{&payload, &out.values};
+  Call call{&payload, &out.values, fn_slot != 0};
   int base = lua_gettop(L);
   lua_pushnil(L);  // an error that skips the handler must not show an old traceback
   lua_setfield(L, LUA_REGISTRYINDEX, "tide.traceback");
   lua_pushcfunction(L, error_handler);
   lua_pushcfunction(L, call_main);
   lua_pushlightuserdata(L, &call);
-  if (lua_pcall(L, 1, 0, base + 1) == LUA_OK) {
+  if (fn_slot) lua_pushvalue(L, fn_slot);
+  if (lua_pcall(L, fn_slot ? 2 : 1, 0, base + 1) == LUA_OK) {
     out.state = CompletionState::Completed;
     lua_settop(L, base);
     return out;
@@ -115,6 +121,14 @@ Outcome run_call(lua_State* L, const Message& payload) noexcept {
   }
   lua_settop(L, base);
   return out;
+}
+
+}  // namespace
+
+Outcome run_call(lua_State* L, const Message& payload) noexcept { return run(L, payload, 0); }
+
+Outcome call_function(lua_State* L, int fn, const Message& args) noexcept {
+  return run(L, args, lua_absindex(L, fn));
 }
 
 std::unique_ptr<ThreadBody> make_lua_call(Message payload) {

@@ -17,4 +17,8 @@ std::unique_ptr<ThreadBody> make_lua_call(Message payload);
 // the traceback handler); fills the outcome. Never raises or throws.
 Outcome run_call(lua_State* L, const Message& payload) noexcept;
 
+// The same for the function at stack slot `fn` (left in place) called with
+// the values of `args` (pool tasks, whose function a worker caches).
+Outcome call_function(lua_State* L, int fn, const Message& args) noexcept;
+
 }  // namespace tide::runtime

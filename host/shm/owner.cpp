@@ -18,13 +18,17 @@ std::once_flag g_pid_once;
 
 void refresh_pid() { g_pid.store(getpid(), std::memory_order_relaxed); }
 
-pid_t current_pid() {
+}  // namespace
+
+pid_t current_pid() noexcept {
   std::call_once(g_pid_once, [] {
     refresh_pid();
     pthread_atfork(nullptr, nullptr, refresh_pid);
   });
   return g_pid.load(std::memory_order_relaxed);
 }
+
+namespace {
 
 std::atomic<std::uint64_t> g_process_token{0};
 std::atomic<pid_t> g_process_token_pid{0};

@@ -4,9 +4,14 @@
 // being alive when its thread ends or its process dies, which is how a
 // waiter detects an abandoned lock.
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 
 namespace tide::shm {
+
+// getpid() without a system call (refreshed in fork children).
+pid_t current_pid() noexcept;
 
 std::uint64_t process_token();  // this process's, claimed on first use
 std::uint64_t thread_token();   // the running tide thread's, claimed on first use

@@ -1,0 +1,110 @@
+#include "runtime/pool_runner.hpp"
+
+#include <unordered_map>
+
+#include "codec/codec.hpp"
+#include "runtime/lua_call.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/state.hpp"
+#include "support/protect.hpp"
+
+namespace tide::runtime {
+
+namespace {
+
+constexpr const char* kFnCache = "tide.pool.functions";
+constexpr std::size_t kCacheMax = 256;
+
+using BlobPtr = std::shared_ptr<const pool::FunctionBlob>;
+// The blobs a state's cache is keyed by, kept alive so no address is reused.
+using Pinned = std::unordered_map<const pool::FunctionBlob*, BlobPtr>;
+
+struct Lookup {
+  const BlobPtr* fn;
+  Pinned* pinned;
+};
+
+void new_cache(lua_State* L) {
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, kFnCache);
+}
+
+// Under lua_pcall: pushes the task's function, from the cache when the
+// blob is cacheable, decoding (and caching) it otherwise.
+int push_function(lua_State* L) {
+  auto* lk = static_cast<Lookup*>(lua_touserdata(L, 1));
+  const pool::FunctionBlob& blob = **lk->fn;
+  lua_settop(L, 0);
+  if (!blob.cacheable) return protect(L, [&] { return codec::decode(L, blob.message); });
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kFnCache) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    new_cache(L);
+  }
+  if (lua_rawgetp(L, 1, &blob) == LUA_TFUNCTION) return 1;
+  lua_settop(L, 1);
+  if (lk->pinned->size() >= kCacheMax) {  // start over rather than track use
+    lk->pinned->clear();
+    lua_settop(L, 0);
+    new_cache(L);
+  }
+  protect(L, [&] {
+    codec::decode(L, blob.message);
+    lk->pinned->emplace(&blob, *lk->fn);
+    return 0;
+  });
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, 1, &blob);
+  return 1;
+}
+
+class LuaRunner final : public pool::TaskRunner {
+ public:
+  explicit LuaRunner(std::shared_ptr<const Message> init) : init_(std::move(init)), L_(new_state()) {
+    set_thread_state(L_);
+    install_sanitizer_cancel_check(L_);
+  }
+  ~LuaRunner() override {
+    set_thread_state(nullptr);
+    lua_close(L_);
+  }
+
+  Outcome init() noexcept override {
+    if (!init_) return Outcome{};
+    Outcome out = run_call(L_, *init_);
+    init_.reset();
+    return out;
+  }
+
+  Outcome run(const pool::Task& task) noexcept override {
+    int base = lua_gettop(L_);
+    Lookup lk{&task.fn, &pinned_};
+    lua_pushcfunction(L_, push_function);
+    lua_pushlightuserdata(L_, &lk);
+    Outcome out;
+    if (lua_pcall(L_, 1, 1, 0) == LUA_OK) {
+      out = call_function(L_, base + 1, task.args);
+    } else {
+      out.state = CompletionState::Failed;
+      out.failure_kind = ErrorKind::TransferError;
+      const char* msg = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "?";
+      if (lua_istable(L_, -1) && lua_getfield(L_, -1, "message") == LUA_TSTRING) msg = lua_tostring(L_, -1);
+      out.text = std::string("failed: its function could not be received: ") + msg;
+    }
+    lua_settop(L_, base);
+    return out;
+  }
+
+ private:
+  std::shared_ptr<const Message> init_;
+  lua_State* L_;
+  Pinned pinned_;
+};
+
+}  // namespace
+
+pool::RunnerFactory lua_runner_factory(std::shared_ptr<const Message> initializer) {
+  return [initializer] { return std::make_unique<LuaRunner>(initializer); };
+}
+
+}  // namespace tide::runtime
