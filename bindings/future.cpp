@@ -5,7 +5,7 @@
 // order added, each under pcall (errors logged), at future.poll() and
 // before and after every future wait in that state (result, exception,
 // wait, as_completed, gather); at once if the future is already done.
-// Waits of other modules do not run them; tide.async calls future.poll().
+// Every other module's blocking calls run them on entry (run_due_callbacks).
 //
 // Errors: result() raises RemoteError (cause = the error value, traceback
 // of where set_exception ran); set_exception(e) with a tide error e makes

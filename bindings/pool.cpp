@@ -217,7 +217,7 @@ int l_stderr_isatty(lua_State* L) {
 int m_submit(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   check_function(L, 2);
-  future::run_done_callbacks(L);
+  future::run_due_callbacks(L);
   if (p->broken()) {
     return protect(L, [&] {
       push_failure(L, p->broken_outcome(), "cannot submit:");
@@ -252,7 +252,7 @@ int m_shutdown(lua_State* L) {
     lua_getfield(L, 2, "cancel_futures");
     cancel = lua_toboolean(L, -1);
   }
-  future::run_done_callbacks(L);
+  future::run_due_callbacks(L);
   return protect(L, [&] {
     p->shutdown(wait, cancel);
     return 0;
@@ -270,7 +270,7 @@ int m_close(lua_State* L) {
 int m_join(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   Deadline d = check_timeout(L, 2);
-  future::run_done_callbacks(L);
+  future::run_due_callbacks(L);
   return protect(L, [&] {
     lua_pushboolean(L, p->join(d));
     return 1;

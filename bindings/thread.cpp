@@ -5,6 +5,7 @@
 
 #include "codec/codec.hpp"
 #include "core/wait.hpp"
+#include "future/callbacks.hpp"
 #include "modules.hpp"
 #include "runtime/lua_call.hpp"
 #include "runtime/signals.hpp"
@@ -101,6 +102,7 @@ int m_start(lua_State* L) {
 }
 
 int m_join(lua_State* L) {
+  future::run_due_callbacks(L);
   Thread* t = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -117,6 +119,7 @@ int m_join(lua_State* L) {
 }
 
 int m_wait(lua_State* L) {
+  future::run_due_callbacks(L);
   Thread* t = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {

@@ -10,6 +10,10 @@ namespace {
 
 constexpr const char* kCallbacks = "tide.future.callbacks";
 
+// Callbacks waiting in the lists of states used on this OS thread (a state
+// runs on one OS thread at a time; the count is a hint for the fast path).
+thread_local lua_Integer t_waiting = 0;
+
 void push_callback_list(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, kCallbacks) != LUA_TTABLE) {
     lua_pop(L, 1);
@@ -41,6 +45,7 @@ void run_done_callbacks(lua_State* L) {
   int list = lua_gettop(L);
   lua_Integer n = luaL_len(L, list);
   if (n == 0) {
+    t_waiting = 0;
     lua_pop(L, 1);
     return;
   }
@@ -63,6 +68,7 @@ void run_done_callbacks(lua_State* L) {
   // Callbacks added while the due ones run go to the new list.
   lua_pushvalue(L, rest);
   lua_setfield(L, LUA_REGISTRYINDEX, kCallbacks);
+  t_waiting = nr;
   for (lua_Integer i = 1; i <= nd; ++i) {
     lua_geti(L, due, i);
     lua_geti(L, -1, 2);
@@ -90,6 +96,11 @@ void add_done_callback(lua_State* L, int fut, int fn) {
   lua_rawseti(L, -2, 2);
   lua_seti(L, -2, luaL_len(L, -2) + 1);
   lua_pop(L, 1);
+  ++t_waiting;
+}
+
+void run_due_callbacks(lua_State* L) {
+  if (t_waiting > 0) run_done_callbacks(L);
 }
 
 }  // namespace tide::future

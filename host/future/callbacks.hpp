@@ -3,8 +3,9 @@
 // that state only, in the order added, each under pcall (an error is
 // logged with tide::log and does not stop the others). No worker ever
 // touches the adding state: callbacks run when that state calls
-// run_done_callbacks (future.poll() and every future wait, before and after
-// it blocks) or at once when the future is already done.
+// run_done_callbacks (future.poll(), every future wait before and after it
+// blocks, and the entry of every other blocking call) or at once when the
+// future is already done.
 #pragma once
 #include <lua.hpp>
 
@@ -15,5 +16,10 @@ void add_done_callback(lua_State* L, int fut, int fn);
 
 // Runs the callbacks of every done future in the list, in order.
 void run_done_callbacks(lua_State* L);
+
+// The same, called on entry to every blocking call of every module (API.md
+// §5: callbacks run at the state's next tide wait). Costs one thread-local
+// read when no callback was added on this OS thread.
+void run_due_callbacks(lua_State* L);
 
 }  // namespace tide::future

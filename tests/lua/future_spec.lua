@@ -143,6 +143,32 @@ T.test("add_done_callback: immediately when already done; at the next future wai
   T.eq(got, true)
 end)
 
+T.test("add_done_callback: runs at the next wait of any module in the adding state", function()
+  local sync, queue, thread = require "tide.sync", require "tide.queue", require "tide.thread"
+  local waits = {
+    sleep = function() require("tide").sleep(0) end,
+    event = function() local e = sync.Event() e:set() e:wait() end,
+    lock = function() local l = sync.Lock() l:acquire() l:release() end,
+    queue = function() local q = queue.Queue() q:put(1) q:get() end,
+    join = function() thread.spawn(function() end):join() end,
+  }
+  for name, wait in pairs(waits) do
+    local f = future.new()
+    local ran = 0
+    f:add_done_callback(function() ran = ran + 1 end)
+    -- Completed by another thread: the callback runs here, not there.
+    local setter = thread.spawn(function(x) x:set_result(1) end, f)
+    repeat until f:done()  -- not a tide wait
+    local g = future.new()
+    g:add_done_callback(function() ran = ran + 10 end)
+    g:set_result(2)
+    T.eq(ran, 0, name .. ": not before a wait")
+    wait()
+    T.eq(ran, 11, name)
+    setter:join()
+  end
+end)
+
 T.test("as_completed: completion order, duplicates once, Timeout mid-iteration", function()
   local a, b, c = future.new(), future.new(), future.new()
   c:set_result("c"); a:set_result("a"); b:set_result("b")
