@@ -87,4 +87,41 @@ T.test("process_lock_value: two forked processes share a Value under a Lock", fu
   T.same(sorted(l, 1, 4), {"process-1\t1000", "process-1\t500", "process-2\t1000", "process-2\t500"})
 end)
 
+T.test("run_in_thread_pool: results in completion order, in about 7 units", function()
+  local code, out, err = example("run_in_thread_pool.lua")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.same({l[1], l[2], l[3], l[4], l[5]}, {"1\tthread_5", "3\tthread_2", "4\tthread_3", "5\tthread_4", "7\tthread_1"})
+  local units = tonumber(l[6]:match("^total time: ([%d.]+) units$"))
+  T.truthy(units and units >= 6.9 and units < 20, "concurrent, not sequential: " .. l[6])
+end)
+
+T.test("evaluate_item: the pool and the loop compute the same ten values", function()
+  local code, out, err = example("evaluate_item.lua", "20000")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 23)
+  local expect = {}
+  for k = 1, 10 do expect[k] = tostring(20000 * k) end
+  T.same(sorted(l, 1, 10), (function() local t = {table.unpack(expect)} table.sort(t) return t end)())
+  T.match(l[11], "^Thread pool execution in [%d.]+ seconds$")
+  T.same({table.unpack(l, 12, 21)}, expect)
+  T.match(l[22], "^Sequential execution in [%d.]+ seconds$")
+  T.match(l[23], "^Thread pool speedup: x[%d.]+ on %d+ cores$")
+end)
+
+T.test("return_after_5_secs: 1, the five results as they complete, 2", function()
+  local code, out, err = example("return_after_5_secs.lua")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 7); T.eq(l[1], "1"); T.eq(l[7], "2")
+  T.same(sorted(l, 2, 6), {"Return of 0", "Return of 1", "Return of 2", "Return of 3", "Return of 4"})
+end)
+
+T.test("pool_close: leaving a <close> block waits for the pool's tasks", function()
+  local code, out, err = example("pool_close.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "1\ttrue\t1\n2\ttrue\t4\n3\ttrue\t9\n4\ttrue\t16\nfalse\tthe block fails\tfinished anyway\n")
+end)
+
 T.done()
