@@ -37,7 +37,8 @@ using pool::ThreadPool;
 using namespace sync_binding;
 
 constexpr const char* kModule = "tide.pool";  // defines the handle type (with the Lua methods)
-constexpr const char* kBlobs = "tide.pool.blobs";    // weak fn -> BlobBox
+constexpr const char* kBlobs = "tide.pool.blobs";              // weak fn -> BlobBox
+constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // bytecode -> weak BlobBox
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
 
 struct BlobBox {
@@ -64,38 +65,84 @@ bool cacheable(lua_State* L, int fn) {
   return true;
 }
 
+// A registry table with weak keys or values (`mode`), created if missing.
+void push_weak_table(lua_State* L, const char* key, const char* mode) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, mode);
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, key);
+}
+
+// lua_dump into a Lua string, as string.dump does: the buffer starts in
+// the first write, above the function being dumped.
+struct DumpState {
+  luaL_Buffer b;
+  bool init = false;
+};
+
+int dump_to_buffer(lua_State* L, const void* p, std::size_t n, void* ud) {
+  auto* d = static_cast<DumpState*>(ud);
+  if (!d->init) {
+    d->init = true;
+    luaL_buffinit(L, &d->b);
+  }
+  luaL_addlstring(&d->b, static_cast<const char*>(p), n);
+  return 0;
+}
+
 // The box caching fn's blob (created empty if new), or nullptr when fn is
-// not cacheable. Lua API only: may raise, holds no C++ object.
+// not cacheable. Found by closure first, then by bytecode: a loop that
+// submits `function(x) ... end` makes a new closure each time, all equal.
+// Lua API only: may raise, holds no C++ object.
 BlobBox* blob_box(lua_State* L, int fn) {
   if (!cacheable(L, fn)) return nullptr;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, kBlobs) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, kBlobs);
-  }
+  int top = lua_gettop(L);
+  push_weak_table(L, kBlobs, "k");  // closure -> box
   lua_pushvalue(L, fn);
   if (lua_rawget(L, -2) == LUA_TUSERDATA) {
     auto* box = static_cast<BlobBox*>(lua_touserdata(L, -1));
-    lua_pop(L, 2);
+    lua_settop(L, top);
     return box;
   }
   lua_pop(L, 1);
-  auto* box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
-  new (box) BlobBox{};
-  if (luaL_newmetatable(L, kBoxMeta)) {
-    lua_pushcfunction(L, box_gc);
-    lua_setfield(L, -2, "__gc");
+  push_weak_table(L, kBlobsByCode, "v");  // bytecode -> box
+  if (lua_iscfunction(L, fn)) {
+    lua_pushlightuserdata(L, reinterpret_cast<void*>(lua_tocfunction(L, fn)));
+  } else {
+    DumpState d;
+    lua_pushvalue(L, fn);
+    lua_dump(L, dump_to_buffer, &d, 0);  // with debug info: line numbers must match
+    if (!d.init) luaL_buffinit(L, &d.b);
+    luaL_pushresult(&d.b);
+    lua_remove(L, -2);
   }
-  lua_setmetatable(L, -2);
+  int code = lua_gettop(L);
+  BlobBox* box;
+  lua_pushvalue(L, code);
+  if (lua_rawget(L, -3) == LUA_TUSERDATA) {
+    box = static_cast<BlobBox*>(lua_touserdata(L, -1));
+  } else {
+    lua_pop(L, 1);
+    box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
+    new (box) BlobBox{};
+    if (luaL_newmetatable(L, kBoxMeta)) {
+      lua_pushcfunction(L, box_gc);
+      lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, code);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, code - 1);
+  }
   lua_pushvalue(L, fn);
-  lua_insert(L, -2);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, top + 1);
+  lua_settop(L, top);
   return box;
 }
 

@@ -21,9 +21,14 @@ struct Core : std::enable_shared_from_this<Core> {
   std::mutex m;  // guards the fields up to `exited`
   std::deque<Task> queue;
   std::vector<Ref<Thread>> threads;  // live workers (cycle broken as they exit)
+  // Workers inside work_loop: the only ones terminate() may cancel (a Thread
+  // cancelled before its body starts never runs it, so would never report
+  // its exit); the others see `terminating` on entry and leave.
+  std::vector<Thread*> entered;
   int live = 0;
   int next_index = 0;
   bool shutdown = false;
+  bool terminating = false;
   bool broken = false;
   Outcome broken_outcome;  // BrokenPool, text "pool 'X' is broken: ...", the cause
   WaitWord work;    // a task was queued, or shutdown / broken
@@ -164,6 +169,16 @@ void Core::finish(Task& task, Outcome out, const std::string& worker) {
 void Core::work_loop(Thread& self) {
   const std::string worker = self.name();
   WaitContext& ctx = WaitContext::current();
+  bool leave;
+  {
+    std::lock_guard lock(m);
+    entered.push_back(&self);  // worker_exited removes it
+    leave = terminating;
+  }
+  if (leave || ctx.cancel_requested()) {
+    worker_exited(self, false);
+    return;
+  }
   std::unique_ptr<TaskRunner> runner;
   try {
     runner = opt.runner();
@@ -211,6 +226,7 @@ void Core::worker_exited(Thread& self, bool retire) {
       last = std::move(*it);
       threads.erase(it);
     }
+    std::erase(entered, &self);
     replace = retire && !shutdown && !broken;
     if (!replace) --live;
   }
@@ -263,7 +279,11 @@ void Core::stop(bool cancel_futures, bool cancel_running) {
     if (cancel_futures) dropped.swap(queue);
     queued.store(queue.size(), std::memory_order_relaxed);
     stopping.store(true, std::memory_order_relaxed);
-    if (cancel_running) running = threads;
+    if (cancel_running) {
+      terminating = true;
+      for (auto& t : threads)
+        if (std::find(entered.begin(), entered.end(), t.get()) != entered.end()) running.push_back(t);
+    }
   }
   work.notify_all();
   for (Task& t : dropped) t.future->cancel();
