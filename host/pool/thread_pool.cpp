@@ -111,20 +111,25 @@ bool Core::is_own_worker() {
 
 std::optional<Task> Core::take() {
   std::optional<Task> t;
+  // While this worker is counted in `spinning`, submit() leaves the task to
+  // it and wakes nobody. It stops counting under the lock when it takes a
+  // task (so a task queued after that wakes another worker), and before it
+  // sleeps, re-checking the queue after that (submit reads `spinning` after
+  // queueing), so no task is left waiting while a worker sleeps.
+  bool counted = true;
+  spinning.fetch_add(1);
   auto grab = [&] {
     std::lock_guard lock(m);
     if (!queue.empty()) {
       t.emplace(std::move(queue.front()));
       queue.pop_front();
       queued.store(queue.size(), std::memory_order_relaxed);
+      if (counted) spinning.fetch_sub(1);
+      counted = false;
       return true;
     }
     return shutdown || broken;
   };
-  // While this worker is counted in `spinning`, submit() leaves the wake
-  // to it. It stops counting before it sleeps and re-checks after that
-  // (submit reads `spinning` after queueing), so no task is left behind.
-  spinning.fetch_add(1);
   if (queued.load(std::memory_order_relaxed) == 0)
     spin.spin([&] { return queued.load(std::memory_order_relaxed) > 0 || stopping.load(std::memory_order_relaxed); });
   try {
@@ -132,17 +137,16 @@ std::optional<Task> Core::take() {
       std::uint32_t seen = work.seq.load(std::memory_order_acquire);
       if (grab()) break;
       spinning.fetch_sub(1);
-      struct Recount {
-        std::atomic<std::size_t>& n;
-        ~Recount() { n.fetch_add(1); }
-      } recount{spinning};
+      counted = false;
       if (grab()) break;
       wait_seq(work, seen, Deadline::never());
+      spinning.fetch_add(1);
+      counted = true;
     }
   } catch (const Error&) {
     // Cancelled: terminate() stops idle workers this way.
   }
-  spinning.fetch_sub(1);
+  if (counted) spinning.fetch_sub(1);
   return t;
 }
 
@@ -190,7 +194,11 @@ void Core::work_loop(Thread& self) {
   Outcome init = runner->init();
   if (init.state != CompletionState::Completed) {
     runner.reset();
-    break_pool(std::move(init));
+    bool stopped = ctx.cancel_requested() || [&] {
+      std::lock_guard lock(m);
+      return terminating;
+    }();
+    if (!stopped) break_pool(std::move(init));  // terminate() is not the initializer's failure
     worker_exited(self, false);
     return;
   }

@@ -275,6 +275,14 @@ T.test("nested submission from a task to another pool", function()
   T.eq(s, 30); T.eq(neg, -2)
 end)
 
+T.test("a task can wait for another task it submits to its own pool", function()
+  local p <close> = pool.ThreadPool{workers = 2}
+  for round = 1, 200 do
+    local f = p:submit(function(self, r) return self:submit(function(x) return x + 1 end, r):result() end, p, round)
+    T.eq(f:result(), round + 1)
+  end
+end)
+
 T.test("a worker cannot wait for its own pool", function()
   local p <close> = pool.ThreadPool{workers = 1}
   local f = p:submit(function(self) return pcall(self.shutdown, self) end, p)
