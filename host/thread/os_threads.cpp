@@ -25,7 +25,6 @@ constexpr auto kLinger = std::chrono::seconds(5);
 
 struct Worker {
   std::thread thread;
-  std::atomic<bool> exited{false};
 };
 
 // Lock order: only `m`. Jobs run with it released.
@@ -80,17 +79,16 @@ void worker_loop(Worker* self) {
     }
     lock.lock();
   }
-  self->exited.store(true, std::memory_order_release);
-}
-
-// Joins workers that exited on their own. Called with c.m held.
-void reap(Cache& c) {
-  for (auto it = c.workers.begin(); it != c.workers.end();) {
-    if (it->exited.load(std::memory_order_acquire)) {
-      it->thread.join();
-      it = c.workers.erase(it);
-    } else {
-      ++it;
+  // Lingered long enough: nobody will join this thread, so it detaches
+  // itself (an exited, unjoined thread is a leak to ThreadSanitizer, also
+  // in every later fork child). When stopping, shutdown() joins it.
+  if (!c.stopping) {
+    for (auto it = c.workers.begin(); it != c.workers.end(); ++it) {
+      if (&*it == self) {
+        it->thread.detach();
+        c.workers.erase(it);  // `self` is gone from here on
+        break;
+      }
     }
   }
 }
@@ -100,7 +98,6 @@ void reap(Cache& c) {
 void launch(std::function<void()> job) {
   Cache& c = cache();
   std::lock_guard lock(c.m);
-  reap(c);
   c.jobs.push_back(std::move(job));
   if (c.idle >= static_cast<int>(c.jobs.size())) {
     c.cv.notify_one();
