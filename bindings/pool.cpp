@@ -265,12 +265,6 @@ int m_submit(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   check_function(L, 2);
   future::run_due_callbacks(L);
-  if (p->broken()) {
-    return protect(L, [&] {
-      push_failure(L, p->broken_outcome(), "cannot submit:");
-      return kRaise;
-    });
-  }
   int nargs = lua_gettop(L) - 2;
   BlobBox* box = blob_box(L, 2);
   return protect(L, [&] {
@@ -283,7 +277,15 @@ int m_submit(lua_State* L) {
     }
     Message args;
     codec::encode(L, 3, nargs, args, {"argument", 1});
-    push_handle(L, p->submit(std::move(fn), std::move(args)).get());
+    Ref<future::Future> fut;
+    try {
+      fut = p->submit(std::move(fn), std::move(args));
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::BrokenPool || !p->broken()) throw;
+      push_failure(L, p->broken_outcome(), "cannot submit:");  // with the cause
+      return kRaise;
+    }
+    push_handle(L, fut.get());
     return 1;
   });
 }

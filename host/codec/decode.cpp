@@ -293,7 +293,7 @@ int decode_impl(lua_State* L, std::string_view bytes, int count,
       lua_pushcfunction(L, dec_main);
       lua_pushlightuserdata(L, &d);
       int status = lua_pcall(L, 1, LUA_MULTRET, 0);
-      if (status != LUA_OK) detail::throw_transfer(detail::pcall_message(L, status));
+      if (status != LUA_OK) detail::throw_pcall_error(L, status);
       r = d.r;
     }
     if (!r.at_end()) detail::throw_transfer("corrupt message: trailing bytes");

@@ -332,7 +332,7 @@ void encode(lua_State* L, int first, int n, Message& out, Label label) {
       lua_pushlightuserdata(L, &e);
       for (int j = i; j < n; ++j) lua_pushvalue(L, first + j);
       int status = lua_pcall(L, rest + 1, 0, 0);
-      if (status != LUA_OK) detail::throw_transfer(detail::pcall_message(L, status));
+      if (status != LUA_OK) detail::throw_pcall_error(L, status);
     }
     e.w.finish();
     out.count += n;
