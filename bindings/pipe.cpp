@@ -141,10 +141,11 @@ int m_recv_bytes(lua_State* L) {
   });
 }
 
-// conn:poll([timeout]) -> boolean; Python's default is 0 (do not block)
+// conn:poll([timeout]) -> boolean. As in Python, no argument does not
+// block, and an explicit nil waits forever (API.md §0).
 int m_poll(lua_State* L) {
   Connection* c = self<Connection>(L);
-  Deadline d = lua_isnoneornil(L, 2) ? Deadline::after(0) : check_timeout(L, 2);
+  Deadline d = lua_isnone(L, 2) ? Deadline::after(0) : check_timeout(L, 2);
   return protect(L, [&] {
     lua_pushboolean(L, c->poll(d));
     return 1;
