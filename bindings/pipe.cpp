@@ -48,6 +48,7 @@ class Scratch {
  private:
   static void reset(Message& m) { m.clear(); }
   static void reset(Received& r) {
+    if (r.payload.capacity() > (1u << 20)) std::string().swap(r.payload);  // do not keep a big message's room
     r.payload.clear();
     r.message.clear();
   }
