@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "core/error.hpp"
 #include "core/wait.hpp"
@@ -32,7 +33,14 @@ struct FdGuard {
   int release() { return std::exchange(fd, -1); }
 };
 
+void destroy(shm::SharedHeader* h) noexcept;
+Object* make_proxy(shm::SharedHeader* h);
+
 ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel) {
+  // The type must be known before the first connection can be dropped,
+  // also in C++ programs that never started the Lua runtime.
+  static std::once_flag once;
+  std::call_once(once, register_shared_types);
   struct stat st;
   if (fstat(fd, &st) != 0) throw_os_error("fstat", errno);
   ConnData* d = shm::create_shared<ConnData>();

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <lua.hpp>
 #include <string>
@@ -17,6 +18,7 @@
 #include "core/error.hpp"
 #include "pipe/connection.hpp"
 #include "pipe/frame.hpp"
+#include "shm/arena.hpp"
 
 namespace {
 
@@ -73,6 +75,7 @@ void through_connection(lua_State* L, const char* p, std::size_t n) {
     } catch (const tide::Error& e) {
       if (e.kind() == tide::ErrorKind::Closed) return;
       if (e.kind() == tide::ErrorKind::TransferError) return;  // corrupt, truncated or unknown ticket
+      std::fprintf(stderr, "unexpected %s: %s\n", tide::kind_name(e.kind()), e.what());
       std::abort();
     }
     decode_frame(L, r.kind, static_cast<std::uint32_t>(r.count), r.payload);
@@ -100,6 +103,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   stream.append(rest, n);
   parse_all(L, stream.data(), stream.size());
-  if (stream.size() <= 32 * 1024) through_connection(L, stream.data(), stream.size());
+  if (stream.size() <= 32 * 1024) {
+    // Whatever the bytes did, the connection's arena memory is given back.
+    static const std::int64_t baseline = [] {
+      {  // the first send/recv claims this thread's owner token (arena memory kept)
+        auto [a, b] = tide::pipe::Connection::create_pair(true);
+        a->send_frame(tide::pipe::FrameKind::Bytes, 1, "x");
+        tide::pipe::Received r;
+        b->recv(r, tide::Deadline::never());
+      }
+      return tide::shm::Arena::get().bytes_in_use();
+    }();
+    through_connection(L, stream.data(), stream.size());
+    if (tide::shm::Arena::get().bytes_in_use() != baseline) {
+      std::fprintf(stderr, "arena leak: %lld bytes\n",
+                   static_cast<long long>(tide::shm::Arena::get().bytes_in_use() - baseline));
+      std::abort();
+    }
+  }
   return 0;
 }

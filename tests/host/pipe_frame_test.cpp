@@ -129,3 +129,30 @@ TEST_CASE("pipe connections: descriptors_of lists the connections' descriptors")
   REQUIRE(fds.size() == 1);
   CHECK(fds[0] == b->fileno());
 }
+
+TEST_CASE("pipe connections: nothing is left in the arena once both ends are gone") {
+  auto& arena = shm::Arena::get();
+  std::int64_t before = arena.bytes_in_use();
+  {
+    auto [a, b] = Connection::create_pair(true);
+    a->send_frame(FrameKind::Bytes, 1, std::string(100000, 'x'));
+    Received r;
+    REQUIRE(b->recv(r, Deadline::never()));
+    a->send_frame(FrameKind::Bytes, 1, "left unread");
+  }
+  CHECK(arena.bytes_in_use() == before);
+  {
+    auto [a, b] = Connection::create_pair(true);
+    REQUIRE(write(a->fileno(), "garbage", 7) == 7);
+    Received r;
+    CHECK(test_util::thrown_kind([&] { b->recv(r, Deadline::never()); }) == ErrorKind::TransferError);
+  }
+  CHECK(arena.bytes_in_use() == before);
+  {
+    auto [a, b] = Connection::create_pair(true);
+    a->close();
+    Received r;
+    CHECK(test_util::thrown_kind([&] { b->recv(r, Deadline::never()); }) == ErrorKind::Closed);
+  }
+  CHECK(arena.bytes_in_use() == before);
+}
