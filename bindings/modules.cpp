@@ -12,6 +12,7 @@ const luaL_Reg kNativeModules[] = {
     {"tide.shared", luaopen_tide_shared},
     {"tide.future", luaopen_tide_future},
     {"tide._pool", luaopen_tide__pool},
+    {"tide.pipe", luaopen_tide_pipe},
     {nullptr, nullptr},
 };
 

@@ -12,6 +12,7 @@ int luaopen_tide_sync(lua_State* L);
 int luaopen_tide_shared(lua_State* L);
 int luaopen_tide_future(lua_State* L);
 int luaopen_tide__pool(lua_State* L);
+int luaopen_tide_pipe(lua_State* L);
 }
 
 namespace tide {

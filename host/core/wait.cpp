@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <memory>
 
 #include "core/error.hpp"
 
@@ -138,27 +139,46 @@ bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
 }
 
 short wait_fd(int fd, short events, const Deadline& deadline) {
+  pollfd p{fd, events, 0};
+  return wait_fds(&p, 1, deadline) ? p.revents : 0;
+}
+
+int wait_fds(pollfd* fds, int n, const Deadline& deadline) {
   WaitContext& ctx = t_context;
   int wake = ctx.wake_fd();  // published before the flags are checked
+  // The caller's descriptors plus the wake fd, in one poll.
+  pollfd small[9];
+  std::unique_ptr<pollfd[]> big;
+  pollfd* all = small;
+  if (n + 1 > 9) {
+    big.reset(new pollfd[static_cast<std::size_t>(n) + 1]);
+    all = big.get();
+  }
+  for (int i = 0; i < n; ++i) all[i] = {fds[i].fd, fds[i].events, 0};
+  all[n] = {wake, POLLIN, 0};
   for (;;) {
     ctx.check();
+    // A passed deadline still polls once (timeout 0 = "is it ready now?").
     int timeout_ms = -1;
     if (!deadline.is_never()) {
       auto left = deadline.at() - Deadline::Clock::now();
-      if (left <= Deadline::Clock::duration::zero()) return 0;
-      timeout_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
+      timeout_ms = left <= Deadline::Clock::duration::zero()
+                       ? 0
+                       : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     }
-    pollfd fds[2] = {{fd, events, 0}, {wake, POLLIN, 0}};
-    int n = poll(fds, 2, timeout_ms);
-    if (n < 0 && errno != EINTR) throw_os_error("poll", errno);
-    if (n > 0 && fds[1].revents) {
+    int got = poll(all, static_cast<nfds_t>(n) + 1, timeout_ms);
+    if (got < 0 && errno != EINTR) throw_os_error("poll", errno);
+    if (got == 0 && deadline.passed()) return 0;
+    if (got > 0 && all[n].revents) {
       std::uint64_t drained;
       ssize_t r = read(wake, &drained, sizeof drained);
       (void)r;
+      --got;
     }
-    if (n > 0 && fds[0].revents) {
+    if (got > 0) {
       ctx.check();
-      return fds[0].revents;
+      for (int i = 0; i < n; ++i) fds[i].revents = all[i].revents;
+      return got;
     }
   }
 }

@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstdint>
 
+struct pollfd;
+
 #include "core/deadline.hpp"
 
 namespace tide {
@@ -85,6 +87,10 @@ bool wait_until(WaitWord& word, const Deadline& deadline, Pred&& pred) {
 // the revents, or 0 at the deadline. Throws Cancelled / Interrupted like
 // every wait. An invalid fd returns POLLNVAL for the caller to report.
 short wait_fd(int fd, short events, const Deadline& deadline);
+
+// The same for several descriptors at once (tide.pipe.wait): fills each
+// fds[i].revents and returns how many are ready, or 0 at the deadline.
+int wait_fds(struct pollfd* fds, int n, const Deadline& deadline);
 
 // The context SIGINT interrupts (the main thread's), or nullptr.
 WaitContext* interruptible_context() noexcept;

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "future/future.hpp"
+#include "pipe/connection.hpp"
 #include "queue/queue.hpp"
 #include "shared_values/table.hpp"
 #include "sync/types.hpp"
@@ -19,6 +20,7 @@ void register_shared_types() {
     tide::queue::register_shared_types();
     tide::future::register_shared_types();
     tide::shared_values::register_table_type();
+    tide::pipe::register_shared_types();
   });
 }
 

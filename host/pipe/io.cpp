@@ -1,0 +1,103 @@
+#include "pipe/io.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.hpp"
+#include "core/wait.hpp"
+
+namespace tide::pipe::io {
+
+namespace {
+
+[[noreturn]] void throw_peer_closed(int err) {
+  throw Error(ErrorKind::Closed, "the other end of the pipe is closed (EPIPE)", err);
+}
+
+// writev on a FIFO with SIGPIPE blocked on this thread; a SIGPIPE raised
+// by this write is consumed before the mask is restored, one that was
+// already pending is left alone.
+ssize_t fifo_writev(int fd, const iovec* iov, int n) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigset_t pending;
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  ssize_t r = writev(fd, iov, n);
+  int err = errno;
+  if (r < 0 && err == EPIPE && !was_pending) {
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = err;
+  return r;
+}
+
+}  // namespace
+
+void write_all(int fd, bool socket, iovec* iov, int n, std::size_t& written) {
+  while (n > 0) {
+    ssize_t r;
+    if (socket) {
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<std::size_t>(n);
+      r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } else {
+      r = fifo_writev(fd, iov, n);
+    }
+    if (r < 0) {
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        short ev = wait_fd(fd, POLLOUT, Deadline::never());
+        if (ev & POLLNVAL) throw Error(ErrorKind::InvalidState, "the connection's descriptor is not open");
+        continue;  // POLLERR/POLLHUP: the next write reports EPIPE
+      }
+      if (err == EPIPE || err == ECONNRESET) throw_peer_closed(err);
+      throw_os_error("pipe write", err);
+    }
+    written += static_cast<std::size_t>(r);
+    auto left = static_cast<std::size_t>(r);
+    while (n > 0 && left >= iov->iov_len) {
+      left -= iov->iov_len;
+      ++iov;
+      --n;
+    }
+    if (n > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+}
+
+long read_some(int fd, char* buf, std::size_t n) {
+  for (;;) {
+    ssize_t r = read(fd, buf, n);
+    if (r >= 0) return static_cast<long>(r);
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) return -1;
+    if (err == ECONNRESET) throw Error(ErrorKind::Closed, "the other end of the pipe is closed (reset)", err);
+    if (err == EBADF) throw Error(ErrorKind::InvalidState, "the connection's descriptor is not open", err);
+    throw_os_error("pipe read", err);
+  }
+}
+
+void prepare_fd(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) throw_os_error("fcntl(O_NONBLOCK)", errno);
+  int fd_flags = fcntl(fd, F_GETFD);
+  if (fd_flags < 0 || fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0) throw_os_error("fcntl(FD_CLOEXEC)", errno);
+}
+
+}  // namespace tide::pipe::io
