@@ -11,6 +11,7 @@ const luaL_Reg kNativeModules[] = {
     {"tide.sync", luaopen_tide_sync},
     {"tide.shared", luaopen_tide_shared},
     {"tide.future", luaopen_tide_future},
+    {"tide.process", luaopen_tide_process},
     {nullptr, nullptr},
 };
 

@@ -11,6 +11,7 @@ int luaopen_tide_os(lua_State* L);
 int luaopen_tide_sync(lua_State* L);
 int luaopen_tide_shared(lua_State* L);
 int luaopen_tide_future(lua_State* L);
+int luaopen_tide_process(lua_State* L);
 }
 
 namespace tide {
