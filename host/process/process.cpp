@@ -18,8 +18,10 @@
 #include "core/wait.hpp"
 #include "process/forkserver.hpp"
 #include "process/launch.hpp"
+#include "process/launcher.hpp"
 #include "runtime/shutdown.hpp"
 #include "shm/stored_message.hpp"
+#include "thread/thread.hpp"
 
 namespace tide::process {
 
@@ -149,8 +151,14 @@ void Process::start() {
     info.parent_pid = getpid();
     std::strncpy(info.name, name_.c_str(), sizeof info.name - 1);
     switch (method_) {
-      case StartMethod::Fork: pid_ = fork_child(info); break;
-      case StartMethod::Spawn: pid_ = spawn_worker(info); break;
+      // Off the main thread, fork and spawn go through the launcher
+      // (launcher.hpp says why); the forkserver does not need it.
+      case StartMethod::Fork:
+        pid_ = Thread::is_main() ? fork_child(info) : on_launcher([&] { return fork_child(info); });
+        break;
+      case StartMethod::Spawn:
+        pid_ = Thread::is_main() ? spawn_worker(info) : on_launcher([&] { return spawn_worker(info); });
+        break;
       case StartMethod::ForkServer: pid_ = forkserver::request(info, conn_); break;
     }
   } catch (...) {
