@@ -21,22 +21,24 @@ struct Job {
 };
 
 struct Launcher {
-  std::mutex m;  // guards everything below; also serialises callers
+  std::mutex callers;  // one job at a time
+  std::mutex m;        // guards everything below
   std::condition_variable cv;
   Job* job = nullptr;
   bool running = false;
+  Launcher* inherited = nullptr;  // keeps a fork parent's reachable (leak checks)
 };
 
 Launcher* g_launcher = new Launcher;  // never destroyed: the thread outlives statics
-std::mutex* g_callers = new std::mutex;  // one job at a time
 std::once_flag g_atfork_once;
 
 // A fork child has no launcher thread (unless it is the launcher's own
 // fork, which never returns to the loop): it starts one on demand. The
-// parent's caller held g_callers; the child gets fresh ones (old leaked).
+// parent's caller held its mutexes; the child gets fresh ones.
 void after_fork_child() {
-  g_launcher = new Launcher;
-  g_callers = new std::mutex;
+  auto* fresh = new Launcher;
+  fresh->inherited = g_launcher;
+  g_launcher = fresh;
 }
 
 void* loop(void* arg) {
@@ -78,7 +80,7 @@ void start_locked(Launcher* l) {
 pid_t on_launcher(const std::function<pid_t()>& launch) {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_child); });
   Launcher* l = g_launcher;
-  std::lock_guard one(*g_callers);
+  std::lock_guard one(l->callers);
   std::unique_lock lock(l->m);
   start_locked(l);
   Job j;

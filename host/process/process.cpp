@@ -35,34 +35,42 @@ std::atomic<int> g_counter{0};
 // Started, unreaped children of this process. A fork child gets a fresh,
 // empty registry (those are not its children); the old one is leaked, not
 // destroyed, because destroying its Processes would free our work items.
-std::mutex* g_reg_mutex = new std::mutex;
-std::vector<Ref<Process>>* g_registry = new std::vector<Ref<Process>>;
+// (Chained to the old one, which stays reachable: leak checkers at a fork
+// child's exit() must not count it.)
+struct Registry {
+  std::mutex m;
+  std::vector<Ref<Process>> kids;
+  Registry* inherited = nullptr;
+};
+Registry* g_reg = new Registry;
 std::once_flag g_atfork_once;
 
 void after_fork_child() {
-  g_reg_mutex = new std::mutex;
-  g_registry = new std::vector<Ref<Process>>;
+  auto* fresh = new Registry;
+  fresh->inherited = g_reg;
+  g_reg = fresh;
 }
 
 void register_child(Process* p) {
   std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_child); });
-  std::lock_guard lock(*g_reg_mutex);
-  g_registry->push_back(Ref<Process>::share(p));
+  std::lock_guard lock(g_reg->m);
+  g_reg->kids.push_back(Ref<Process>::share(p));
 }
 
 void unregister_child(Process* p) {
   Ref<Process> drop;  // released after the registry lock
-  std::lock_guard lock(*g_reg_mutex);
-  auto it = std::find_if(g_registry->begin(), g_registry->end(), [p](const Ref<Process>& r) { return r.get() == p; });
-  if (it != g_registry->end()) {
+  std::lock_guard lock(g_reg->m);
+  auto& kids = g_reg->kids;
+  auto it = std::find_if(kids.begin(), kids.end(), [p](const Ref<Process>& r) { return r.get() == p; });
+  if (it != kids.end()) {
     drop = std::move(*it);
-    g_registry->erase(it);
+    kids.erase(it);
   }
 }
 
 std::vector<Ref<Process>> snapshot() {
-  std::lock_guard lock(*g_reg_mutex);
-  return *g_registry;
+  std::lock_guard lock(g_reg->m);
+  return g_reg->kids;
 }
 
 int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
