@@ -13,6 +13,7 @@ const luaL_Reg kNativeModules[] = {
     {"tide.future", luaopen_tide_future},
     {"tide._pool", luaopen_tide__pool},
     {"tide.pipe", luaopen_tide_pipe},
+    {"tide.process", luaopen_tide_process},
     {nullptr, nullptr},
 };
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "process/launch.hpp"
+#include "process/worker.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
@@ -164,6 +166,17 @@ void wrap_os_exit(lua_State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // tide.process's internal modes (spawned workers, the forkserver).
+  if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  // Spawned children run this very binary.
+  char exe[4096];
+  if (ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
+    exe[n] = '\0';
+    tide::process::set_tide_command(exe);
+  }
   Options o;
   if (!parse(argc, argv, o)) return 1;
   if (o.help) {

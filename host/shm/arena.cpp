@@ -1,5 +1,6 @@
 #include "shm/arena.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -99,6 +100,24 @@ Arena& Arena::get() {
     g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
   });
   return *g_arena;
+}
+
+void Arena::adopt(int fd) {
+  bool adopted = false;
+  std::call_once(g_once, [&] {
+    // Inherited without O_CLOEXEC (it had to cross exec); nothing this
+    // process execs later needs it.
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    void* p = mmap(nullptr, kArenaSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (p == MAP_FAILED) throw_os_error("mmap(inherited arena)", errno);
+    if (static_cast<Header*>(p)->magic != kMagic) {
+      munmap(p, kArenaSize);
+      throw Error(ErrorKind::InvalidState, "inherited descriptor is not a tide arena");
+    }
+    g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
+    adopted = true;
+  });
+  if (!adopted) throw Error(ErrorKind::InvalidState, "the shared arena already exists in this process");
 }
 
 void* Arena::alloc(std::size_t size) {

@@ -20,6 +20,14 @@ class Arena {
   // The arena of this process tree, created on first call. Throws OSError.
   static Arena& get();
 
+  // Makes this process use the arena whose memfd it inherited as `fd`
+  // instead of creating one: the entry of a spawned child (`tide --worker`)
+  // and of the forkserver, so every shared object their parent passes works
+  // there. Must come before the first get(); the descriptor is kept (made
+  // close-on-exec). Throws OSError, or InvalidState if the arena already
+  // exists or `fd` is not a tide arena.
+  static void adopt(int fd);
+
   // Memory for `size` bytes, 16-byte aligned, zero-filled. Throws OSError
   // (ENOMEM) when the arena is exhausted. Safe from any thread or process.
   void* alloc(std::size_t size);

@@ -1,0 +1,66 @@
+// The forkserver start method. On first use the parent spawns
+// `tide --forkserver CTL_FD ARENA_FD`: a single-threaded process that maps
+// the parent's arena, makes one fresh Lua state, and then forks a child per
+// request. Forking from there is safe however many threads the parent has,
+// and cheaper than spawning (no exec, no state setup per child).
+//
+// Channels. CTL is one end of a private SOCK_SEQPACKET socketpair; its first
+// message is the per-run 32-byte random key (never on the command line,
+// where /proc would show it). Each request is one packet
+//   Request{counter, ChildInfo} + HMAC-SHA256(key, that request)
+// carrying, by SCM_RIGHTS, one end of a fresh socketpair: the child's
+// connection. The server answers on the connection with the child's pid
+// (or -errno when it refused or could not fork), and later with the child's
+// wait status. The counter must grow, so a captured request cannot be
+// replayed. A request with a wrong MAC is refused and logged.
+//
+// Lifetime. The server exits, killing its children, when CTL reaches EOF:
+// the parent exited or was killed (the kernel closes its descriptors even
+// after SIGKILL), independent of which parent thread started it. Its
+// children die with it through PR_SET_PDEATHSIG.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "process/child.hpp"
+#include "process/hmac.hpp"
+
+namespace tide::process::forkserver {
+
+struct Request {
+  std::uint64_t counter;
+  ChildInfo info;
+};
+
+struct Packet {
+  Request request;
+  Digest mac;
+};
+
+// The server's reply on a child connection.
+struct Reply {
+  std::int32_t kind;   // kPid or kStatus
+  std::int32_t value;  // pid (or -errno), or the wait status
+};
+inline constexpr std::int32_t kPid = 1;
+inline constexpr std::int32_t kStatus = 2;
+
+// Client side. Starts the server if needed, sends the request and returns
+// the child's pid; `conn` receives the connection the exit status will
+// arrive on (close-on-exec). Throws OSError.
+pid_t request(const ChildInfo& info, int& conn);
+
+// Sends a request signed with `key` instead of the run's key (tests of the
+// authentication) and returns the server's answer: a pid, or -errno
+// (-EACCES: refused).
+int probe(const std::string& key);
+
+// Closes the control channel and reaps the server (host exit).
+void stop() noexcept;
+
+// Server side: `tide --forkserver CTL_FD ARENA_FD`. Returns the exit status.
+int serve(int ctl, int arena_fd);
+
+}  // namespace tide::process::forkserver

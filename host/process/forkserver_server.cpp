@@ -1,0 +1,138 @@
+// The forkserver's server half (see forkserver.hpp): one thread, one poll
+// loop over the control socket and a signalfd for SIGCHLD.
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+#include "core/log.hpp"
+#include "process/forkserver.hpp"
+#include "runtime/state.hpp"
+#include "shm/arena.hpp"
+
+namespace tide::process::forkserver {
+
+namespace {
+
+void reply(int conn, std::int32_t kind, std::int32_t value) noexcept {
+  Reply r{kind, value};
+  send(conn, &r, sizeof r, MSG_NOSIGNAL);
+}
+
+// Receives one request packet and the descriptor riding with it. Returns
+// the byte count (0: EOF) and sets `fd` (-1 if none came).
+ssize_t receive(int ctl, Packet& p, int& fd) {
+  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{&p, sizeof p};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t n;
+  do {
+    n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  fd = -1;
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return n;
+}
+
+}  // namespace
+
+int serve(int ctl, int arena_fd) {
+  auto& log = log::get();
+  log::set_thread_name("forkserver");
+  char key[32];
+  ssize_t got;
+  do {
+    got = recv(ctl, key, sizeof key, 0);
+  } while (got < 0 && errno == EINTR);
+  if (got != static_cast<ssize_t>(sizeof key)) return 2;
+  const std::string secret(key, sizeof key);
+  std::memset(key, 0, sizeof key);
+  shm::Arena::adopt(arena_fd);
+  // One state made before any fork: each child runs its work in its own
+  // copy of it, so a child costs a fork, not a state setup.
+  lua_State* L = runtime::new_state();
+
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) return 2;
+
+  std::map<pid_t, int> children;  // pid -> connection awaiting its status
+  std::uint64_t last_counter = 0;
+  pid_t self = getpid();
+  for (;;) {
+    pollfd fds[2] = {{ctl, POLLIN, 0}, {sfd, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = children.find(pid);
+        if (it == children.end()) continue;
+        reply(it->second, kStatus, status);
+        close(it->second);
+        children.erase(it);
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      Packet p;
+      int conn;
+      ssize_t n = receive(ctl, p, conn);
+      if (n <= 0) break;  // the parent is gone (or closed us at exit)
+      if (conn < 0) continue;
+      Digest mac = hmac_sha256(secret, std::string_view(reinterpret_cast<const char*>(&p.request), sizeof p.request));
+      if (n != static_cast<ssize_t>(sizeof p) || !digest_equal(mac, p.mac) || p.request.counter <= last_counter) {
+        log.warn("forkserver: refused a request that failed authentication");
+        reply(conn, kPid, -EACCES);
+        close(conn);
+        continue;
+      }
+      last_counter = p.request.counter;
+      pid_t pid = fork();
+      if (pid == 0) {
+        close(ctl);
+        close(sfd);
+        for (auto& [_, c] : children) close(c);
+        close(conn);
+        prepare_child(self);
+        _exit(run_child(p.request.info, L));
+      }
+      if (pid < 0) {
+        reply(conn, kPid, -errno);
+        close(conn);
+        continue;
+      }
+      log.debug("forkserver: child {} started", pid);
+      reply(conn, kPid, pid);
+      children.emplace(pid, conn);
+    }
+  }
+  // No child outlives the server's parent.
+  for (auto& [pid, conn] : children) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(conn);
+  }
+  return 0;
+}
+
+}  // namespace tide::process::forkserver

@@ -1,0 +1,118 @@
+#include "process/launch.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.hpp"
+#include "shm/arena.hpp"
+
+extern char** environ;
+
+namespace tide::process {
+
+namespace {
+std::mutex g_command_mutex;
+std::string g_command;
+
+bool executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
+}  // namespace
+
+void set_tide_command(std::string path) {
+  std::lock_guard lock(g_command_mutex);
+  g_command = std::move(path);
+}
+
+std::string tide_command() {
+  std::lock_guard lock(g_command_mutex);
+  if (!g_command.empty()) return g_command;
+  if (const char* env = std::getenv("TIDE_EXECUTABLE"); env && *env) return env;
+  if (const char* path = std::getenv("PATH")) {
+    std::string all(path);
+    std::size_t start = 0;
+    while (start <= all.size()) {
+      std::size_t end = all.find(':', start);
+      if (end == std::string::npos) end = all.size();
+      std::string candidate = all.substr(start, end - start) + "/tide";
+      if (end > start && executable(candidate)) return g_command = candidate;
+      start = end + 1;
+    }
+  }
+  throw Error(ErrorKind::OSError,
+              "the spawn and forkserver start methods need the tide command: set TIDE_EXECUTABLE", ENOENT);
+}
+
+pid_t fork_child(const ChildInfo& info) {
+  std::fflush(nullptr);  // or the child would print our buffered output again
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) throw_os_error("fork", errno);
+  if (pid == 0) {
+    prepare_child(parent);
+    int code = run_child(info, nullptr);
+    _exit(code);
+  }
+  return pid;
+}
+
+pid_t spawn_command(const std::vector<std::string>& args, const std::vector<int>& inherit) {
+  std::string exe = tide_command();
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  // dup2 onto itself clears FD_CLOEXEC in the child only (glibc >= 2.29),
+  // so no other thread's descriptors leak into the child meanwhile.
+  for (int fd : inherit) posix_spawn_file_actions_adddup2(&fa, fd, fd);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD}) sigaddset(&defaults, s);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> argv;
+  argv.push_back(exe.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  int err = posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) throw Error(ErrorKind::OSError, "cannot spawn " + exe + ": " + std::string(strerror(err)), err);
+  return pid;
+}
+
+pid_t spawn_worker(const ChildInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw_os_error("pipe", errno);
+  int arena = shm::Arena::get().fd();
+  pid_t pid;
+  try {
+    pid = spawn_command({"--worker", std::to_string(arena), std::to_string(fds[0])}, {arena, fds[0]});
+  } catch (...) {
+    close(fds[0]);
+    close(fds[1]);
+    throw;
+  }
+  close(fds[0]);
+  // 128 bytes into an empty pipe: one write, never partial, never blocks.
+  ssize_t n;
+  do {
+    n = write(fds[1], &info, sizeof info);
+  } while (n < 0 && errno == EINTR);
+  close(fds[1]);
+  // A short write leaves the child reading EOF: it exits kExitBadPayload
+  // and the parent reports that exit status.
+  return pid;
+}
+
+}  // namespace tide::process
