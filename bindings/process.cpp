@@ -12,6 +12,7 @@
 #include <string>
 
 #include "codec/codec.hpp"
+#include "future/callbacks.hpp"
 #include "modules.hpp"
 #include "process/child.hpp"
 #include "process/forkserver.hpp"
@@ -140,6 +141,7 @@ int m_start(lua_State* L) {
 }
 
 int m_join(lua_State* L) {
+  future::run_due_callbacks(L);
   Process* p = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -151,6 +153,7 @@ int m_join(lua_State* L) {
 }
 
 int m_wait(lua_State* L) {
+  future::run_due_callbacks(L);
   Process* p = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {

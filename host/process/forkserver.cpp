@@ -86,7 +86,9 @@ void drop_server_locked() {
   g_server = 0;
 }
 
-int send_request(const ChildInfo& info, const std::string* key, int& conn) {
+int send_request(const ChildInfo& info, const std::vector<int>& fds, const std::string* key, int& conn) {
+  if (fds.size() > static_cast<std::size_t>(kMaxFds))
+    throw Error(ErrorKind::ArgumentError, "a process can be given at most " + std::to_string(kMaxFds) + " pipe connections");
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_os_error("socketpair", errno);
   struct Closer {
@@ -102,20 +104,24 @@ int send_request(const ChildInfo& info, const std::string* key, int& conn) {
       Packet p{};
       p.request.counter = ++g_counter;
       p.request.info = info;
+      p.request.nfds = static_cast<std::int32_t>(fds.size());
+      for (std::size_t i = 0; i < fds.size(); ++i) p.request.fds[i] = fds[i];
       std::string_view body(reinterpret_cast<const char*>(&p.request), sizeof p.request);
       p.mac = hmac_sha256(key ? *key : g_key, body);
-      char cbuf[CMSG_SPACE(sizeof(int))] = {};
+      alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * (kMaxFds + 1))] = {};
+      std::vector<int> passed{sv[1]};
+      passed.insert(passed.end(), fds.begin(), fds.end());
       iovec iov{&p, sizeof p};
       msghdr msg{};
       msg.msg_iov = &iov;
       msg.msg_iovlen = 1;
       msg.msg_control = cbuf;
-      msg.msg_controllen = sizeof cbuf;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * passed.size());
       cmsghdr* cm = CMSG_FIRSTHDR(&msg);
       cm->cmsg_level = SOL_SOCKET;
       cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &sv[1], sizeof(int));
+      cm->cmsg_len = CMSG_LEN(sizeof(int) * passed.size());
+      std::memcpy(CMSG_DATA(cm), passed.data(), sizeof(int) * passed.size());
       ssize_t n;
       do {
         n = sendmsg(g_ctl, &msg, MSG_NOSIGNAL);
@@ -146,8 +152,8 @@ int send_request(const ChildInfo& info, const std::string* key, int& conn) {
 
 }  // namespace
 
-pid_t request(const ChildInfo& info, int& conn) {
-  int pid = send_request(info, nullptr, conn);
+pid_t request(const ChildInfo& info, const std::vector<int>& fds, int& conn) {
+  int pid = send_request(info, fds, nullptr, conn);
   if (pid < 0) {
     close(conn);
     conn = -1;
@@ -159,7 +165,7 @@ pid_t request(const ChildInfo& info, int& conn) {
 int probe(const std::string& key) {
   ChildInfo info{};  // no work: an accepted probe's child exits kExitBadPayload
   int conn = -1;
-  int answer = send_request(info, &key, conn);
+  int answer = send_request(info, {}, &key, conn);
   close(conn);
   return answer;
 }

@@ -23,15 +23,23 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "process/child.hpp"
 #include "process/hmac.hpp"
 
 namespace tide::process::forkserver {
 
+// Descriptors a child needs at the numbers they have in the parent (pipe
+// connections in its payload) ride with the request by SCM_RIGHTS after the
+// child's connection; `fds` says which number each must get.
+inline constexpr int kMaxFds = 32;
+
 struct Request {
   std::uint64_t counter;
   ChildInfo info;
+  std::int32_t nfds = 0;
+  std::int32_t fds[kMaxFds] = {};
 };
 
 struct Packet {
@@ -50,7 +58,7 @@ inline constexpr std::int32_t kStatus = 2;
 // Client side. Starts the server if needed, sends the request and returns
 // the child's pid; `conn` receives the connection the exit status will
 // arrive on (close-on-exec). Throws OSError.
-pid_t request(const ChildInfo& info, int& conn);
+pid_t request(const ChildInfo& info, const std::vector<int>& fds, int& conn);
 
 // Sends a request signed with `key` instead of the run's key (tests of the
 // authentication) and returns the server's answer: a pid, or -errno

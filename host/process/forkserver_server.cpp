@@ -3,13 +3,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "core/log.hpp"
 #include "process/forkserver.hpp"
@@ -25,10 +28,11 @@ void reply(int conn, std::int32_t kind, std::int32_t value) noexcept {
   send(conn, &r, sizeof r, MSG_NOSIGNAL);
 }
 
-// Receives one request packet and the descriptor riding with it. Returns
-// the byte count (0: EOF) and sets `fd` (-1 if none came).
-ssize_t receive(int ctl, Packet& p, int& fd) {
-  char cbuf[CMSG_SPACE(sizeof(int))] = {};
+// Receives one request packet and the descriptors riding with it. Returns
+// the byte count (0: EOF); `fds` gets the descriptors (the child's
+// connection first), empty if none came.
+ssize_t receive(int ctl, Packet& p, std::vector<int>& fds) {
+  alignas(cmsghdr) char cbuf[CMSG_SPACE(sizeof(int) * (kMaxFds + 1))] = {};
   iovec iov{&p, sizeof p};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -39,10 +43,40 @@ ssize_t receive(int ctl, Packet& p, int& fd) {
   do {
     n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
-  fd = -1;
-  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  fds.clear();
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+      fds.push_back(fd);
+    }
+  }
   return n;
+}
+
+void close_all(const std::vector<int>& fds) noexcept {
+  for (int fd : fds) close(fd);
+}
+
+// In the child: gives each received descriptor the number it has in the
+// parent (pipe connections store their numbers in shared data). First all
+// move above every target, so no placement clobbers another one's source.
+void place_descriptors(const std::vector<int>& got, const Request& r) noexcept {
+  int top = 0;
+  for (int i = 0; i < r.nfds; ++i) top = std::max(top, r.fds[i]);
+  std::vector<int> moved;
+  for (int fd : got) {
+    moved.push_back(fcntl(fd, F_DUPFD_CLOEXEC, top + 1));
+    close(fd);
+  }
+  for (int i = 0; i < r.nfds; ++i) {
+    if (moved[i] < 0) continue;
+    dup2(moved[i], r.fds[i]);  // dup2 leaves the new number inheritable
+    fcntl(r.fds[i], F_SETFD, FD_CLOEXEC);
+    close(moved[i]);
+  }
 }
 
 }  // namespace
@@ -95,15 +129,21 @@ int serve(int ctl, int arena_fd) {
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       Packet p;
-      int conn;
-      ssize_t n = receive(ctl, p, conn);
-      if (n <= 0) break;  // the parent is gone (or closed us at exit)
-      if (conn < 0) continue;
+      std::vector<int> passed;
+      ssize_t n = receive(ctl, p, passed);
+      if (n <= 0) {
+        close_all(passed);
+        break;  // the parent is gone (or closed us at exit)
+      }
+      if (passed.empty()) continue;
+      int conn = passed.front();
+      std::vector<int> payload_fds(passed.begin() + 1, passed.end());
       Digest mac = hmac_sha256(secret, std::string_view(reinterpret_cast<const char*>(&p.request), sizeof p.request));
-      if (n != static_cast<ssize_t>(sizeof p) || !digest_equal(mac, p.mac) || p.request.counter <= last_counter) {
+      if (n != static_cast<ssize_t>(sizeof p) || !digest_equal(mac, p.mac) || p.request.counter <= last_counter ||
+          p.request.nfds < 0 || p.request.nfds > kMaxFds || static_cast<std::size_t>(p.request.nfds) != payload_fds.size()) {
         log.warn("forkserver: refused a request that failed authentication");
         reply(conn, kPid, -EACCES);
-        close(conn);
+        close_all(passed);
         continue;
       }
       last_counter = p.request.counter;
@@ -113,9 +153,11 @@ int serve(int ctl, int arena_fd) {
         close(sfd);
         for (auto& [_, c] : children) close(c);
         close(conn);
+        place_descriptors(payload_fds, p.request);
         prepare_child(self);
         _exit(run_child(p.request.info, L));
       }
+      close_all(payload_fds);  // the child has its copies
       if (pid < 0) {
         reply(conn, kPid, -errno);
         close(conn);

@@ -91,13 +91,15 @@ pid_t spawn_command(const std::vector<std::string>& args, const std::vector<int>
   return pid;
 }
 
-pid_t spawn_worker(const ChildInfo& info) {
+pid_t spawn_worker(const ChildInfo& info, const std::vector<int>& extra) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw_os_error("pipe", errno);
   int arena = shm::Arena::get().fd();
   pid_t pid;
   try {
-    pid = spawn_command({"--worker", std::to_string(arena), std::to_string(fds[0])}, {arena, fds[0]});
+    std::vector<int> inherit{arena, fds[0]};
+    inherit.insert(inherit.end(), extra.begin(), extra.end());
+    pid = spawn_command({"--worker", std::to_string(arena), std::to_string(fds[0])}, inherit);
   } catch (...) {
     close(fds[0]);
     close(fds[1]);

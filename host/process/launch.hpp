@@ -18,8 +18,9 @@ pid_t fork_child(const ChildInfo& info);
 
 // posix_spawn of `tide --worker ARENA_FD PIPE_FD`: the child maps this
 // process tree's arena through the inherited descriptor and reads `info`
-// from the pipe. posix_spawn reports exec failure (errno) directly.
-pid_t spawn_worker(const ChildInfo& info);
+// from the pipe. `extra` descriptors (pipe connections in the payload) keep
+// their numbers in the child. posix_spawn reports exec failure directly.
+pid_t spawn_worker(const ChildInfo& info, const std::vector<int>& extra);
 
 // posix_spawn of the tide command with `args` after argv[0], the listed
 // descriptors inherited (all others stay close-on-exec), signal mask clear

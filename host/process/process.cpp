@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/wait.hpp"
 #include "process/forkserver.hpp"
+#include "pipe/connection.hpp"
 #include "process/launch.hpp"
 #include "process/launcher.hpp"
 #include "runtime/shutdown.hpp"
@@ -153,6 +154,7 @@ void Process::start() {
   future_ = future::Future::create();
   try {
     stored_ = shm::store_message(payload_);
+    const std::vector<int> fds = pipe::descriptors_of(payload_);  // connections keep their numbers
     ChildInfo info;
     info.payload = stored_;
     info.future = future_->offset();
@@ -165,9 +167,9 @@ void Process::start() {
         pid_ = Thread::is_main() ? fork_child(info) : on_launcher([&] { return fork_child(info); });
         break;
       case StartMethod::Spawn:
-        pid_ = Thread::is_main() ? spawn_worker(info) : on_launcher([&] { return spawn_worker(info); });
+        pid_ = Thread::is_main() ? spawn_worker(info, fds) : on_launcher([&] { return spawn_worker(info, fds); });
         break;
-      case StartMethod::ForkServer: pid_ = forkserver::request(info, conn_); break;
+      case StartMethod::ForkServer: pid_ = forkserver::request(info, fds, conn_); break;
     }
   } catch (...) {
     if (stored_) shm::free_message(stored_);

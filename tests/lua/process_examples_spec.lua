@@ -79,4 +79,10 @@ T.test("process_terminate: terminate() gives exitcode -15", function()
   T.eq(out, "BEFORE:\tfalse\nDURING:\ttrue\nJOINED:\tfalse\nexitcode:\t-15\n")
 end)
 
+T.test("process_pipe: parent and child exchange greetings over a duplex Pipe", function()
+  local code, out, err = example("process_pipe.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "parent got: hello, father\nchild got: hello, son\nchild exit code 0\n")
+end)
+
 T.done()

@@ -61,4 +61,24 @@ for _, m in ipairs(process.get_all_start_methods()) do
   end)
 end
 
+for _, m in ipairs(process.get_all_start_methods()) do
+  T.test(m .. ": pipe connections as argument and upvalue (duplex hello, father / son)", function()
+    local pipe = require "tide.pipe"
+    local parent_end, child_end = pipe.Pipe()
+    local r, w = pipe.Pipe(false)
+    local p = process.Process{start_method = m, args = {child_end}, target = function(conn)
+      conn:send("hello, father")
+      local got = conn:recv(30)
+      w:send({echo = got})        -- an upvalue connection
+      return got
+    end}
+    p:start()
+    T.eq(parent_end:recv(30), "hello, father")
+    parent_end:send("hello, son")
+    T.same(r:recv(30), {echo = "hello, son"})
+    T.eq(p:join(30), "hello, son")
+    T.eq(p.exitcode, 0)
+  end)
+end
+
 T.done()
