@@ -235,7 +235,9 @@ void Core::worker_exited(Thread& self, bool retire) {
       threads.erase(it);
     }
     std::erase(entered, &self);
-    replace = retire && !shutdown && !broken;
+    // After shutdown a retiring worker is still replaced while work is
+    // queued: shutdown finishes what was submitted.
+    replace = retire && !broken && !terminating && (!shutdown || !queue.empty());
     if (!replace) --live;
   }
   if (replace) {

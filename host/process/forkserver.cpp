@@ -135,11 +135,18 @@ int send_request(const ChildInfo& info, const std::vector<int>& fds, const std::
   }
   close(sv[1]);
   sv[1] = -1;
-  // The pid comes at once (the server forks and answers); waiting through
-  // the wait path keeps Ctrl-C working should the server hang.
+  // The pid comes at once (the server forks and answers). This wait is not
+  // interruptible: once the request is out, a child may run with this
+  // payload and future, so start() must learn its pid before anything can
+  // unwind (a Ctrl-C here is seen at the next wait). A server that does not
+  // answer within 30 s is taken as gone.
   Reply r{};
   for (;;) {
-    if (wait_fd(sv[0], POLLIN, Deadline::never()) & POLLNVAL) throw_os_error("forkserver: reply", EBADF);
+    pollfd pfd{sv[0], POLLIN, 0};
+    int ready = poll(&pfd, 1, 30000);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || (pfd.revents & POLLNVAL))
+      throw Error(ErrorKind::OSError, "forkserver: no answer to a request", ready == 0 ? ETIMEDOUT : EBADF);
     ssize_t n = recv(sv[0], &r, sizeof r, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n != static_cast<ssize_t>(sizeof r) || r.kind != kPid)

@@ -50,9 +50,8 @@ end
 
 -- Runs in a worker: fn over one slice of the input. Its only upvalue is
 -- the global table, so each worker decodes it once.
-local function run_chunk(fn, items, first, star)
+local function run_chunk(fn, items, first, star, n)
   local out, at, tb = {}, 0, nil
-  local n = #items
   local ok, err = xpcall(function()
     if star then
       for i = 1, n do
@@ -70,7 +69,12 @@ local function run_chunk(fn, items, first, star)
     tb = debug.traceback(nil, 2)
     return e
   end)
-  if not ok then error({index = first + at - 1, error = err, traceback = tb}, 0) end
+  if not ok then
+    local t = type(err)
+    -- An error value that cannot travel back still says what it was.
+    if t == "thread" or t == "userdata" or t == "function" then err = tostring(err) end
+    error({index = first + at - 1, error = err, traceback = tb}, 0)
+  end
   return out, n
 end
 
@@ -148,8 +152,9 @@ local function map_impl(pool, fname, fn, list, opts, star)
   local futs, firsts = {}, {}
   local ok, err = pcall(function()
     for first = 1, n, size do
-      local items = table.move(list, first, math.min(first + size - 1, n), 1, {})
-      futs[#futs + 1] = pool:submit(run_chunk, fn, items, first, star)
+      local last = math.min(first + size - 1, n)
+      local items = table.move(list, first, last, 1, {})
+      futs[#futs + 1] = pool:submit(run_chunk, fn, items, first, star, last - first + 1)
       firsts[#futs] = first
     end
   end)
@@ -236,18 +241,17 @@ local function imap_impl(pool, fname, fn, src, opts, ordered)
 
   local function refill()
     while not exhausted and #inflight < ahead do
-      local items = {}
+      local items, cnt = {}, 0
       for k = 1, size do
         local has, v = read()
         if not has then
           exhausted = true
           break
         end
-        items[k] = v
+        items[k], cnt = v, k
       end
-      local cnt = exhausted and #items or size
       if cnt == 0 then break end
-      local f = pool:submit(run_chunk, fn, items, taken + 1, false)
+      local f = pool:submit(run_chunk, fn, items, taken + 1, false, cnt)
       inflight[#inflight + 1] = f
       firsts[f] = taken + 1
       taken = taken + cnt
@@ -280,6 +284,12 @@ local function imap_impl(pool, fname, fn, src, opts, ordered)
     return true
   end
 
+  -- Leaving a generic for early (break, error) closes this: the chunks
+  -- still in flight are cancelled.
+  local closer = setmetatable({}, {__close = function()
+    cancel_all(inflight)
+    inflight, exhausted = {}, true
+  end})
   return function()
     while bi >= bn do
       if not next_chunk() then return nil end
@@ -288,7 +298,7 @@ local function imap_impl(pool, fname, fn, src, opts, ordered)
     local index = bfirst + bi - 1
     if indexed then return index, buf[bi] end
     return buf[bi], index
-  end
+  end, nil, nil, closer
 end
 
 function methods:imap(fn, src, opts) return imap_impl(self, "imap", fn, src, opts, true) end

@@ -67,6 +67,24 @@ T.test("a failing item makes map raise RemoteError naming its index", function()
   T.truthy(tide.is_error(e2.cause, "Full")); T.eq(e2.cause.message, "x5")
 end)
 
+T.test("map and imap keep items after holes in the input", function()
+  local p <close> = pool.ThreadPool{workers = 2}
+  local function f(x) return (x or 0) * 10 end
+  local r = p:map(f, {1, nil, 3, 4}, {chunksize = 4})
+  T.eq(r[1], 10); T.eq(r[2], 0); T.eq(r[3], 30); T.eq(r[4], 40)
+  local list = {1, 2, 3, 4, 5, 6, 7, 8}
+  list[2], list[3], list[4] = nil, nil, nil
+  local r2 = p:map(f, list, {chunksize = 8})
+  T.eq(r2[1], 10); T.eq(r2[3], 0); T.eq(r2[8], 80)
+  local n, got = 0, {}
+  local src = {1, false, 3}
+  for i, v in p:imap(function(x) if x then return x * 10 end end, function()
+    n = n + 1
+    return src[n]
+  end, {chunksize = 4, indexed = true}) do got[i] = v == nil and "nil" or v end
+  T.same(got, {10, "nil", 30})
+end)
+
 T.test("starmap and apply", function()
   local p <close> = pool.ThreadPool{workers = 2}
   T.same(p:starmap(function(a, b) return a * b end, {{2, 3}, {4, 5}, {6, 7}}), {6, 20, 42})
@@ -109,6 +127,37 @@ T.test("imap reads an endless iterator lazily with bounded read-ahead", function
   end
   T.truthy(produced >= 20, "read at least what was used")
   T.truthy(produced <= 20 + 2 * p.workers * 3 + 3, "bounded read-ahead, read " .. produced)
+end)
+
+T.test("leaving an imap loop early cancels the chunks not yet started", function()
+  local p <close> = pool.ThreadPool{workers = 1}
+  local ran = require("tide.shared").Value("int", 0)
+  local ev = sync.Event()
+  for v in p:imap(function(x)
+    ran:add(1)
+    if x >= 2 then ev:wait() end
+    return x
+  end, {1, 2, 3, 4, 5, 6}) do
+    T.eq(v, 1)
+    break
+  end
+  ev:set()
+  p:shutdown()
+  T.truthy(ran.value <= 2, "without the cancel all three would run; ran " .. ran.value)
+end)
+
+T.test("shutdown runs all queued work even when workers retire (max_tasks_per_worker)", function()
+  local p = pool.ThreadPool{workers = 2, max_tasks_per_worker = 2}
+  local fs = {}
+  for i = 1, 10 do fs[i] = p:submit(function(x) return x end, i) end
+  p:shutdown()
+  for i = 1, 10 do T.eq(fs[i]:result(0), i) end
+  local q = pool.ThreadPool{workers = 1, max_tasks_per_worker = 1}
+  local gs = {}
+  for i = 1, 4 do gs[i] = q:submit(function(x) return -x end, i) end
+  q:close()
+  T.eq(q:join(), true)
+  for i = 1, 4 do T.eq(gs[i]:result(0), -i) end
 end)
 
 T.test("imap raises the item's error and stops", function()
