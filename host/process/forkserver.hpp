@@ -33,7 +33,7 @@ namespace tide::process::forkserver {
 // Descriptors a child needs at the numbers they have in the parent (pipe
 // connections in its payload) ride with the request by SCM_RIGHTS after the
 // child's connection; `fds` says which number each must get.
-inline constexpr int kMaxFds = 32;
+inline constexpr int kMaxFds = 250;  // SCM_RIGHTS carries at most 253 per message
 
 struct Request {
   std::uint64_t counter;

@@ -81,4 +81,18 @@ for _, m in ipairs(process.get_all_start_methods()) do
   end)
 end
 
+T.test("forty pipe connections reach a child under every start method", function()
+  local pipe = require "tide.pipe"
+  for _, m in ipairs(process.get_all_start_methods()) do
+    local mine, theirs = {}, {}
+    for i = 1, 40 do mine[i], theirs[i] = pipe.Pipe() end
+    local p = process.Process{start_method = m, args = {theirs}, target = function(conns)
+      for i, c in ipairs(conns) do c:send(i) end
+    end}
+    p:start()
+    for i = 1, 40 do T.eq(mine[i]:recv(30), i, m) end
+    p:join(30)
+  end
+end)
+
 T.done()
