@@ -80,6 +80,9 @@ void fork_prepare() noexcept {
 
 void fork_parent() noexcept { pthread_mutex_unlock(&g_live_mutex); }
 
-void fork_child() noexcept { pthread_mutex_init(&g_live_mutex, nullptr); }
+// The forking thread locked it in fork_prepare and is the child's only
+// thread: it unlocks (re-initialising instead leaves ThreadSanitizer sure
+// the mutex is held forever, and every later lock an order violation).
+void fork_child() noexcept { pthread_mutex_unlock(&g_live_mutex); }
 
 }  // namespace tide::shm
