@@ -16,7 +16,7 @@ local function run(method)
   end
 end
 
-local py = bench.python("w8.py")
+local py = bench.python("w8_process_start.py")
 for _, m in ipairs{"fork", "forkserver", "spawn"} do
   run(m)  -- warm-up (the forkserver starts here)
   local ms = bench.best(REPS, run, m) / N * 1e3
