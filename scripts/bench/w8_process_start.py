@@ -1,4 +1,4 @@
-# Python twin of w8.lua: start and join 100 processes one after another,
+# Python twin of w8_process_start.lua: start and join 100 processes one after another,
 # each target returning at once, for each start method (ms per process).
 import multiprocessing as mp
 import time
