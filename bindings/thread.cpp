@@ -7,6 +7,7 @@
 #include "core/wait.hpp"
 #include "future/callbacks.hpp"
 #include "modules.hpp"
+#include "worker_fields.hpp"
 #include "runtime/lua_call.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
@@ -169,24 +170,7 @@ int getter(lua_State* L) {
   return 1;
 }
 
-int meta_newindex(lua_State* L) {
-  Thread* t = self(L);
-  std::string_view k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
-  if (k == "name") {
-    check_string(L, 3);
-    t->set_name(lua_tostring(L, 3));
-    return 0;
-  }
-  if (k == "daemon") {
-    if (lua_type(L, 3) != LUA_TBOOLEAN) type_error(L, 3, "boolean");
-    bool v = lua_toboolean(L, 3);
-    return protect(L, [&] {
-      t->set_daemon(v);
-      return 0;
-    });
-  }
-  raise_error(L, ErrorKind::ArgumentError, "cannot set field '%s' of a Thread", luaL_tolstring(L, 2, nullptr));
-}
+int meta_newindex(lua_State* L) { return set_worker_field(L, self(L), "Thread"); }
 
 int meta_tostring(lua_State* L) {
   Handle* h = check_handle(L, 1, Thread::kTypeName);
