@@ -28,6 +28,7 @@
 #include "support/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
+#include "worker_fields.hpp"
 
 namespace tide {
 namespace {
@@ -218,19 +219,7 @@ int l_ThreadPool(lua_State* L) {
       raise_error(L, ErrorKind::ArgumentError, "initializer must be a function, got %s", luaL_typename(L, -1));
     init = lua_gettop(L);
     ninit = 1;
-    if (lua_getfield(L, 1, "initargs") != LUA_TNIL) {
-      if (!lua_istable(L, -1))
-        raise_error(L, ErrorKind::ArgumentError, "initargs must be a table, got %s", luaL_typename(L, -1));
-      int args = lua_gettop(L);
-      lua_Integer n = luaL_len(L, args);
-      if (n < 0 || n > 250) raise_error(L, ErrorKind::ArgumentError, "initargs: too many arguments");
-      luaL_checkstack(L, static_cast<int>(n) + 1, "initargs");
-      for (lua_Integer i = 1; i <= n; ++i) lua_geti(L, args, i);
-      lua_remove(L, args);
-      ninit += static_cast<int>(n);
-    } else {
-      lua_pop(L, 1);
-    }
+    ninit += push_args_field(L, 1, "initargs");
   }
   return protect(L, [&] {
     std::shared_ptr<Message> payload;

@@ -99,24 +99,7 @@ int l_Process(lua_State* L) {
   int tt = lua_getfield(L, 1, "target");
   if (tt == LUA_TNIL) arg_error(L, 1, "field 'target' is required");
   if (tt != LUA_TFUNCTION) bind_run_method(L, fn, 1);
-  int nargs = 0;
-  int t = lua_getfield(L, 1, "args");
-  if (t == LUA_TTABLE) {
-    int args = lua_gettop(L);
-    lua_getfield(L, args, "n");
-    lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, args);
-    lua_pop(L, 1);
-    constexpr lua_Integer kMaxArgs = 1000000;
-    if (n < 0 || n > kMaxArgs || !lua_checkstack(L, static_cast<int>(n) + 8))
-      arg_error(L, 1, "too many arguments in 'args'");
-    nargs = static_cast<int>(n);
-    for (int i = 1; i <= nargs; ++i) lua_rawgeti(L, args, i);
-    lua_remove(L, args);
-  } else if (t != LUA_TNIL) {
-    arg_error(L, 1, "field 'args' must be a table");
-  } else {
-    lua_pop(L, 1);
-  }
+  int nargs = push_args_field(L, 1, "args");
   // Options go below the call values so those stay contiguous.
   const char* name = nullptr;
   int nt = lua_getfield(L, 1, "name");

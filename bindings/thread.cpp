@@ -52,25 +52,7 @@ int l_Thread(lua_State* L) {
   if (lua_getfield(L, 1, "target") != LUA_TFUNCTION)
     arg_error(L, 1, "field 'target' must be a function");
   int fn = lua_gettop(L);
-  int nargs = 0;
-  int t = lua_getfield(L, 1, "args");
-  if (t == LUA_TTABLE) {
-    int args = lua_gettop(L);
-    lua_getfield(L, args, "n");
-    lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, args);
-    lua_pop(L, 1);
-    // Checked as a lua_Integer: a huge args.n must not wrap around as an int.
-    constexpr lua_Integer kMaxArgs = 1000000;
-    if (n < 0 || n > kMaxArgs || !lua_checkstack(L, static_cast<int>(n) + 8))
-      arg_error(L, 1, "too many arguments in 'args'");
-    nargs = static_cast<int>(n);
-    for (int i = 1; i <= nargs; ++i) lua_rawgeti(L, args, i);
-    lua_remove(L, args);
-  } else if (t != LUA_TNIL) {
-    arg_error(L, 1, "field 'args' must be a table");
-  } else {
-    lua_pop(L, 1);
-  }
+  int nargs = push_args_field(L, 1, "args");
   const char* name = nullptr;
   if (lua_getfield(L, 1, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) arg_error(L, 1, "field 'name' must be a string");
