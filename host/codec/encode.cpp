@@ -10,7 +10,7 @@
 #include "codec/codec.hpp"
 #include "codec/encoder.hpp"
 #include "codec/protect.hpp"
-#include "codec/wire.hpp"
+#include "wire/wire.hpp"
 #include "core/error.hpp"
 #include "runtime/cfunctions.hpp"
 #include "runtime/handles.hpp"

@@ -38,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/deadline.hpp"
 #include "pipe/frame.hpp"
 #include "shm/shared.hpp"

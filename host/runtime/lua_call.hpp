@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "thread/thread.hpp"
 
 namespace tide::runtime {

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "shm/shared.hpp"
 
 namespace tide::shared_values {

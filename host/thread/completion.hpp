@@ -8,7 +8,7 @@
 #include <new>
 #include <string>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/error.hpp"
 #include "core/wait.hpp"
 

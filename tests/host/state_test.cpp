@@ -8,7 +8,7 @@
 #include <string>
 
 #include "codec/codec.hpp"
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/error.hpp"
 #include "runtime/lua_call.hpp"
 #include "runtime/state.hpp"
