@@ -21,7 +21,7 @@
 #include "pipe/connection.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 

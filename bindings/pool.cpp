@@ -25,7 +25,7 @@
 #include "shm/owner.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 #include "worker_fields.hpp"

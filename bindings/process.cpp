@@ -21,7 +21,7 @@
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 
 namespace tide {

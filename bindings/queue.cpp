@@ -13,7 +13,7 @@
 #include "queue_items.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 
 namespace tide {

@@ -15,7 +15,7 @@
 #include "shared_table.hpp"
 #include "shared_values/table.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 
 namespace tide {

@@ -11,7 +11,7 @@
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 #include "sync/barrier.hpp"

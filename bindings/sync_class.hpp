@@ -18,7 +18,7 @@
 #include "core/deadline.hpp"
 #include "shm/shared.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 
 namespace tide::sync_binding {

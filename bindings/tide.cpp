@@ -12,8 +12,8 @@
 #include "runtime/shutdown.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 namespace {

@@ -15,7 +15,7 @@
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "runtime/repl.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace {
 

@@ -1,8 +1,8 @@
 #include "support/outcome.hpp"
 
 #include "codec/codec.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 

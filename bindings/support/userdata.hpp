@@ -1,13 +1,13 @@
-// Handles of tide objects in Lua (see runtime/handles.hpp): class metatables,
+// Handles of tide objects in Lua (see luabase/handles.hpp): class metatables,
 // typed checks and pushing. A handle is created closed and filled after the
 // object exists (liolib's rule); one idempotent release serves __gc/__close.
 #pragma once
 #include <lua.hpp>
 
 #include "core/object.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 #include "support/args.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide {
 

@@ -16,7 +16,7 @@
 #include "codec/protect.hpp"
 #include "wire/wire.hpp"
 #include "core/error.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 
 namespace tide::codec::dec {
 

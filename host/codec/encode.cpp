@@ -12,8 +12,8 @@
 #include "codec/protect.hpp"
 #include "wire/wire.hpp"
 #include "core/error.hpp"
-#include "runtime/cfunctions.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/cfunctions.hpp"
+#include "luabase/handles.hpp"
 
 namespace tide::codec {
 namespace {

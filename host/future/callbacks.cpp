@@ -2,7 +2,7 @@
 
 #include "core/log.hpp"
 #include "future/future.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 
 namespace tide::future {
 

@@ -4,8 +4,8 @@
 #include "core/log.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide::runtime {
 

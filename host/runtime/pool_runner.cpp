@@ -6,7 +6,7 @@
 #include "runtime/lua_call.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide::runtime {
 

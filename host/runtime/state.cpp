@@ -8,13 +8,13 @@
 #include "core/error.hpp"
 #include "core/wait.hpp"
 #include "modules.hpp"
-#include "runtime/cfunctions.hpp"
+#include "luabase/cfunctions.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
 #include "runtime/shared_types.hpp"
 #include "runtime/signals.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide::runtime {
 

@@ -16,8 +16,8 @@
 #include "codec/bytecode.hpp"
 #include "codec/codec.hpp"
 #include "core/error.hpp"
-#include "runtime/cfunctions.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/cfunctions.hpp"
+#include "luabase/handles.hpp"
 
 using tide::Message;
 using tide::codec::Label;

@@ -15,7 +15,7 @@
 #include <exception>
 
 #include "core/error.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide {
 

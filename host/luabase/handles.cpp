@@ -1,4 +1,4 @@
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 
 #include <mutex>
 #include <string>

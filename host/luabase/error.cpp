@@ -1,4 +1,4 @@
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 #include <cstdarg>
 
