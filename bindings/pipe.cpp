@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "pipe/connection.hpp"
 #include "runtime/state.hpp"
@@ -83,7 +83,7 @@ int push_received(lua_State* L, const Received& r) {
 
 // conn:send(value, ...)
 int m_send(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   int n = lua_gettop(L) - 1;
   if (n < 1) arg_error(L, 2, "value expected");
@@ -103,7 +103,7 @@ int m_send(lua_State* L) {
 
 // conn:send_bytes(s)
 int m_send_bytes(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   size_t len;
   const char* s = check_string(L, 2, &len);
@@ -117,7 +117,7 @@ int m_send_bytes(lua_State* L) {
 
 // conn:recv([timeout]) -> the values sent
 int m_recv(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   Deadline d = check_timeout(L, 2);
   lua_settop(L, 1);
@@ -130,7 +130,7 @@ int m_recv(lua_State* L) {
 
 // conn:recv_bytes([maxlen], [timeout]) -> string
 int m_recv_bytes(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   std::size_t maxlen = pipe::kMaxPayload;
   if (!lua_isnoneornil(L, 2)) {
@@ -150,7 +150,7 @@ int m_recv_bytes(lua_State* L) {
 // conn:poll([timeout]) -> boolean. As in Python, no argument does not
 // block, and an explicit nil waits forever (API.md §0).
 int m_poll(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   Deadline d = lua_isnone(L, 2) ? Deadline::after(0) : check_timeout(L, 2);
   return protect(L, [&] {
@@ -217,7 +217,7 @@ Connection* test_connection(lua_State* L, int idx) {
 
 // pipe.wait(conns, [timeout]) -> array of the ready connections (empty at the timeout)
 int l_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   check_table(L, 1);
   Deadline d = check_timeout(L, 2);
   auto n = static_cast<lua_Integer>(lua_rawlen(L, 1));

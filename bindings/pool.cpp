@@ -16,7 +16,7 @@
 
 #include "codec/codec.hpp"
 #include "core/log.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "pool/thread_pool.hpp"
 #include "runtime/pool_runner.hpp"
@@ -253,7 +253,7 @@ int l_stderr_isatty(lua_State* L) {
 int m_submit(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   check_function(L, 2);
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   int nargs = lua_gettop(L) - 2;
   BlobBox* box = blob_box(L, 2);
   return protect(L, [&] {
@@ -290,7 +290,7 @@ int m_shutdown(lua_State* L) {
     lua_getfield(L, 2, "cancel_futures");
     cancel = lua_toboolean(L, -1);
   }
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   return protect(L, [&] {
     p->shutdown(wait, cancel);
     return 0;
@@ -308,7 +308,7 @@ int m_close(lua_State* L) {
 int m_join(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   Deadline d = check_timeout(L, 2);
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   return protect(L, [&] {
     lua_pushboolean(L, p->join(d));
     return 1;

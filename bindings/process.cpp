@@ -12,7 +12,7 @@
 #include <string>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "worker_fields.hpp"
 #include "process/child.hpp"
@@ -125,7 +125,7 @@ int m_start(lua_State* L) {
 }
 
 int m_join(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Process* p = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -137,7 +137,7 @@ int m_join(lua_State* L) {
 }
 
 int m_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Process* p = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {

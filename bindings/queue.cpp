@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "queue/queue.hpp"
 #include "queue_items.hpp"
@@ -81,7 +81,7 @@ thread_local bool Scratch::t_busy = false;
 
 template <Kind K>
 int m_put(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   check_item(L, 2);
   Deadline d = check_timeout(L, 3);
@@ -105,7 +105,7 @@ int m_put_nowait(lua_State* L) {
 
 template <Kind K>
 int m_get(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] { return push_item(L, q->get(d)); });
@@ -120,7 +120,7 @@ int m_get_nowait(lua_State* L) {
 // q:put_many(list, [timeout]): puts list[1..#list] in order.
 template <Kind K>
 int m_put_many(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   check_table(L, 2);
   Deadline d = check_timeout(L, 3);
@@ -148,7 +148,7 @@ int m_put_many(lua_State* L) {
 // q:get_many(max, [timeout]) -> array of 1..max items.
 template <Kind K>
 int m_get_many(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   lua_Integer max = check_integer(L, 2);
   if (max < 1) arg_error(L, 2, "max must be a positive integer");
@@ -194,7 +194,7 @@ int m_task_done(lua_State* L) {
 
 template <Kind K>
 int m_join(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -315,7 +315,7 @@ int l_SimpleQueue(lua_State* L) { return new_queue(L, Kind::Simple); }
 
 // select(queues, [timeout]) -> q, item
 int l_select(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   check_table(L, 1);
   Deadline d = check_timeout(L, 2);
   auto n = static_cast<lua_Integer>(lua_rawlen(L, 1));

@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
@@ -56,7 +56,7 @@ bool try_fast_lock(Lock* o) noexcept {
 
 template <class T>
 int m_acquire(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   T* o = self<T>(L);
   if (lua_gettop(L) == 1 && try_fast_lock(o)) {
     lua_pushboolean(L, 1);
@@ -122,7 +122,7 @@ int l_Condition(lua_State* L) {
 }
 
 int m_cond_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Condition* c = self<Condition>(L);
   Deadline d = opt_timeout(L, 2);
   return protect(L, [&] {
@@ -133,7 +133,7 @@ int m_cond_wait(lua_State* L) {
 
 // cond:wait_for(pred, [timeout]) -> pred's last result.
 int m_cond_wait_for(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   self<Condition>(L);
   check_function(L, 2);
   Deadline d = opt_timeout(L, 3);
@@ -242,7 +242,7 @@ int m_event_is_set(lua_State* L) {
 }
 
 int m_event_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Event* e = self<Event>(L);
   Deadline d = opt_timeout(L, 2);
   return protect(L, [&] {
@@ -285,7 +285,7 @@ int l_Barrier(lua_State* L) {
 }
 
 int m_barrier_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Barrier* b = self<Barrier>(L);
   bool own_timeout = lua_isnoneornil(L, 2);
   Deadline d = opt_timeout(L, 2);

@@ -5,7 +5,7 @@
 
 #include "codec/codec.hpp"
 #include "core/wait.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "worker_fields.hpp"
 #include "runtime/lua_call.hpp"
@@ -85,7 +85,7 @@ int m_start(lua_State* L) {
 }
 
 int m_join(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Thread* t = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -102,7 +102,7 @@ int m_join(lua_State* L) {
 }
 
 int m_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Thread* t = self(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {

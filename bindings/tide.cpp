@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "core/wait.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/state.hpp"
@@ -82,7 +82,7 @@ const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", lua_sleep},
 
 // tide.sleep and tide.thread.sleep: cancellable, interruptible.
 int lua_sleep(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   lua_Number s = check_number(L, 1);
   if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
   return protect(L, [&] {
