@@ -14,6 +14,7 @@
 #include "runtime/shutdown.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
+#include "runtime/child_main.hpp"
 #include "runtime/repl.hpp"
 #include "luabase/error.hpp"
 
@@ -167,6 +168,7 @@ void wrap_os_exit(lua_State* L) {
 
 int main(int argc, char** argv) {
   // tide.process's internal modes (spawned workers, the forkserver).
+  tide::runtime::install_child_runner();
   if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
     std::fflush(nullptr);
     std::_Exit(status);

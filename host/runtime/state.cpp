@@ -9,6 +9,7 @@
 #include "core/wait.hpp"
 #include "modules.hpp"
 #include "luabase/cfunctions.hpp"
+#include "runtime/child_main.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
@@ -83,6 +84,7 @@ void install(lua_State* L) {
   lua_pop(L, 1);
   if (done) return;
   install_process_handlers();
+  install_child_runner();
   register_shared_types();
   open_error_meta(L);
   install_pcall(L);
