@@ -165,8 +165,8 @@ void destroy_future(shm::SharedHeader* h) noexcept {
 
 namespace {
 Object* make_proxy(shm::SharedHeader* h) { return new Future(h); }
-}  // namespace
 
-void register_shared_types() { shm::register_shared_type(shm::SharedType::Future, {destroy_future, make_proxy}); }
+const shm::RegisterSharedType kFutureType{shm::SharedType::Future, {destroy_future, make_proxy}};
+}  // namespace
 
 }  // namespace tide::future

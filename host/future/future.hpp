@@ -86,6 +86,5 @@ class Future final : public shm::SharedObject {
 };
 
 void destroy_future(shm::SharedHeader* h) noexcept;
-void register_shared_types();
 
 }  // namespace tide::future

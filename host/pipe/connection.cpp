@@ -37,10 +37,6 @@ void destroy(shm::SharedHeader* h) noexcept;
 Object* make_proxy(shm::SharedHeader* h);
 
 ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel) {
-  // The type must be known before the first connection can be dropped,
-  // also in C++ programs that never started the Lua runtime.
-  static std::once_flag once;
-  std::call_once(once, register_shared_types);
   struct stat st;
   if (fstat(fd, &st) != 0) throw_os_error("fstat", errno);
   ConnData* d = shm::create_shared<ConnData>();
@@ -207,8 +203,8 @@ std::vector<int> descriptors_of(const Message& m) {
   return fds;
 }
 
-void register_shared_types() {
-  shm::register_shared_type(shm::SharedType::Pipe, shm::SharedTypeInfo{destroy, make_proxy});
-}
+namespace {
+const shm::RegisterSharedType kPipeType{shm::SharedType::Pipe, {destroy, make_proxy}};
+}  // namespace
 
 }  // namespace tide::pipe

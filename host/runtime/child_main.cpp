@@ -8,7 +8,6 @@
 #include "future/future.hpp"
 #include "process/child.hpp"
 #include "runtime/lua_call.hpp"
-#include "runtime/shared_types.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
@@ -40,8 +39,6 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
   Ref<future::Future> fut;
   Message payload;
   try {
-    // Proxies need the shared types known here (a spawned child knows none yet).
-    register_shared_types();
     Ref<Object> obj = shm::proxy_for(info.future);
     auto* f = dynamic_cast<future::Future*>(obj.get());
     if (!f) throw Error(ErrorKind::TransferError, "not a Future");

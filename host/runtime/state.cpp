@@ -13,7 +13,6 @@
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
-#include "runtime/shared_types.hpp"
 #include "runtime/signals.hpp"
 #include "luabase/error.hpp"
 
@@ -85,7 +84,6 @@ void install(lua_State* L) {
   if (done) return;
   install_process_handlers();
   install_child_runner();
-  register_shared_types();
   open_error_meta(L);
   install_pcall(L);
   install_coroutine(L);
