@@ -109,6 +109,7 @@ extern "C" int tide_open_root(lua_State* L) {
 // Entry point of tide.so in a stock interpreter (see module_entry.c).
 extern "C" int tide_open_module(lua_State* L) {
   using namespace tide;
+  bindings::register_modules();
   runtime::install(L);
   lua_newuserdatauv(L, 0, 0);
   lua_createtable(L, 0, 1);

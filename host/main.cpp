@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "modules.hpp"
 #include "process/launch.hpp"
 #include "process/worker.hpp"
 #include "runtime/shutdown.hpp"
@@ -168,6 +169,7 @@ void wrap_os_exit(lua_State* L) {
 
 int main(int argc, char** argv) {
   // tide.process's internal modes (spawned workers, the forkserver).
+  tide::bindings::register_modules();
   tide::runtime::install_child_runner();
   if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
     std::fflush(nullptr);

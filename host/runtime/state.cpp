@@ -7,7 +7,6 @@
 
 #include "core/error.hpp"
 #include "core/wait.hpp"
-#include "modules.hpp"
 #include "luabase/cfunctions.hpp"
 #include "runtime/child_main.hpp"
 #include "runtime/coroutine.hpp"
@@ -90,7 +89,6 @@ void install(lua_State* L) {
   register_stdlib(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   int idx = lua_gettop(L);
-  for (const luaL_Reg* m = kNativeModules; m->name; ++m) preload(L, idx, m->name, m->func);
   for (int i = 0; kEmbeddedModules[i].name; ++i) {
     lua_pushinteger(L, i);
     lua_pushcclosure(L, load_embedded, 1);
