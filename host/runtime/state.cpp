@@ -123,7 +123,11 @@ void register_module(const char* name, lua_CFunction open) {
 }
 
 namespace {
+// Upvalue 1: a light userdata to a bool set when the error is Interrupted,
+// read off the error object before it is formatted (never from the text).
 int traceback_handler(lua_State* L) {
+  if (auto* interrupted = static_cast<bool*>(lua_touserdata(L, lua_upvalueindex(1))))
+    *interrupted = is_error(L, 1, "Interrupted");
   const char* msg = nullptr;
   if (is_error(L, 1)) {
     lua_getfield(L, 1, "traceback");
@@ -148,9 +152,11 @@ int traceback_handler(lua_State* L) {
 }
 }  // namespace
 
-int pcall_traceback(lua_State* L, int nargs, int nresults) {
+int pcall_traceback(lua_State* L, int nargs, int nresults, bool* interrupted) {
+  if (interrupted) *interrupted = false;
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traceback_handler);
+  lua_pushlightuserdata(L, interrupted);
+  lua_pushcclosure(L, traceback_handler, 1);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nresults, base);
   lua_remove(L, base);
