@@ -27,5 +27,5 @@ void register_modules();
 namespace tide {
 
 // sleep(seconds), shared by tide and tide.thread.
-int lua_sleep(lua_State* L);
+int l_sleep(lua_State* L);
 }  // namespace tide

@@ -160,7 +160,7 @@ void at_exit(const runtime::ExitContext& ctx) noexcept { ThreadPool::shutdown_al
 
 Ref<ThreadPool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
   runtime::on_exit(at_exit);
-  options.runner = runtime::lua_runner_factory(std::move(init));
+  options.runner = runtime::runner_factory(std::move(init));
   return ThreadPool::create(std::move(options));
 }
 

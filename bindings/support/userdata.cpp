@@ -15,7 +15,7 @@ int handle_tostring(lua_State* L) {
   Handle* h = test_handle(L, 1);
   if (!h) return luaL_error(L, "tide handle expected");
   luaL_getmetafield(L, 1, "__name");
-  lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "closed",
+  lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "released",
                   h ? static_cast<void*>(h->obj) : nullptr);
   return 1;
 }

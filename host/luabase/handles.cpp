@@ -45,7 +45,7 @@ void push_handle(lua_State* L, Object* obj) {
     lua_call(L, 1, 0);
     luaL_getmetatable(L, type);
   }
-  // Create the userdata closed first (liolib's rule), then fill it.
+  // Create the userdata empty first (liolib's rule), then fill it.
   auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
   h->obj = nullptr;
   lua_insert(L, -2);

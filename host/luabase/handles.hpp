@@ -9,7 +9,7 @@
 namespace tide {
 
 struct Handle {
-  Object* obj;  // owned reference; nullptr once closed
+  Object* obj;  // owned reference; nullptr once released
 };
 
 // The Handle at `idx` if that slot holds a tide userdata, else nullptr.

@@ -7,7 +7,7 @@
 #include "core/log.hpp"
 #include "future/future.hpp"
 #include "process/child.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
