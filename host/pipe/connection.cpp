@@ -158,10 +158,7 @@ void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_vie
   std::uint64_t token = sync::thread_owner();
   if (c.send_lock.lock(token, Deadline::never()) == sync::Acquire::Abandoned)
     c.send_broken.store(1, std::memory_order_relaxed);  // its sender died mid-frame, maybe
-  struct Unlock {
-    sync::LockCore& l;
-    ~Unlock() { l.unlock(); }
-  } unlock{c.send_lock};
+  sync::LockCoreGuard held(c.send_lock);
   if (c.send_broken.load(std::memory_order_relaxed))
     throw Error(ErrorKind::InvalidState, "an earlier send on this connection stopped in the middle of a message; "
                                          "the connection can no longer send");
