@@ -47,8 +47,7 @@ void define_class(lua_State* L, const ClassSpec& spec, const char* module) {
     lua_pop(L, 1);
     return;
   }
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "__tide");
+  mark_handle_metatable(L, -1);
   lua_pushcfunction(L, handle_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, handle_tostring);
