@@ -20,7 +20,7 @@
 #include "modules.hpp"
 #include "pool/thread_pool.hpp"
 #include "runtime/pool_runner.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "shm/owner.hpp"
 #include "support/args.hpp"
@@ -156,10 +156,10 @@ std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool c
 
 // ---- the default pool, and exit ------------------------------------------------
 
-void at_exit(const runtime::ExitContext& ctx) noexcept { ThreadPool::shutdown_all(ctx.interrupted); }
+void at_exit(const ExitContext& ctx) noexcept { ThreadPool::shutdown_all(ctx.interrupted); }
 
 Ref<ThreadPool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
-  runtime::on_exit(at_exit);
+  on_host_exit(at_exit);
   options.runner = runtime::runner_factory(std::move(init));
   return ThreadPool::create(std::move(options));
 }

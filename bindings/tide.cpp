@@ -9,7 +9,7 @@
 #include "core/wait.hpp"
 #include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "luabase/error.hpp"
@@ -70,7 +70,7 @@ int root_index(lua_State* L) {
 // Registered in the registry of a stock interpreter's state: lua_close
 // joins the threads still running, as the `tide` command does at exit.
 int close_sentinel_gc(lua_State*) {
-  runtime::shutdown_host({});
+  shutdown_host({});
   return 0;
 }
 

@@ -12,7 +12,7 @@
 #include "modules.hpp"
 #include "process/launch.hpp"
 #include "process/worker.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "runtime/child_main.hpp"
@@ -146,7 +146,7 @@ int run_options(lua_State* L, int argc, char** argv, const Options& o) {
 // os.exit in the main state: join threads first, as Python's sys.exit
 // does, so no worker runs while the process tears down.
 int exit_after_threads(lua_State* L) {
-  tide::runtime::shutdown_host({});
+  tide::shutdown_host({});
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 0);
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
   if (status != 0 && last_error_interrupted) status = 130;
 
   std::fflush(stdout);
-  bool all_done = tide::runtime::shutdown_host({last_error_interrupted});
+  bool all_done = tide::shutdown_host({last_error_interrupted});
   if (!all_done) {
     // A thread ignored cancellation (stuck in C code): its state cannot be
     // closed safely, so leave without running destructors.

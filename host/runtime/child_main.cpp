@@ -8,7 +8,7 @@
 #include "future/future.hpp"
 #include "process/child.hpp"
 #include "runtime/run_call.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
