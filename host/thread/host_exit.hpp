@@ -1,7 +1,8 @@
 // Host exit, in one place for the `tide` command, for tide.so in a stock
 // interpreter and for child processes (no Lua here): modules that own
-// workers (pools, child processes) register a hook that stops them; hooks run in reverse order of registration, then
-// the remaining threads are joined (Thread::shutdown_all).
+// workers (pools, child processes) register a hook that stops them; hooks
+// run in reverse order of registration, then the remaining threads are
+// joined (Thread::shutdown_all).
 #pragma once
 
 namespace tide {
