@@ -20,5 +20,7 @@ fi
 # CI builds through scripts/test.sh (with warnings as errors) instead.
 [ "${TIDE_DEPS_ONLY:-0}" = 1 ] && exit 0
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${TIDE_CMAKE_ARGS:-} >/dev/null
+# The same configuration as scripts/test.sh's plain build, so running the
+# tests next does not rebuild everything.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_WERROR=ON ${TIDE_CMAKE_ARGS:-} >/dev/null
 cmake --build build
