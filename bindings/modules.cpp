@@ -19,6 +19,7 @@ void register_modules() {
       {"tide._pool", luaopen_tide__pool},
       {"tide.pipe", luaopen_tide_pipe},
       {"tide.process", luaopen_tide_process},
+      {"tide._async", luaopen_tide__async},
   };
   static std::once_flag once;
   std::call_once(once, [] {

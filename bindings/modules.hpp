@@ -17,6 +17,7 @@ int luaopen_tide_future(lua_State* L);
 int luaopen_tide__pool(lua_State* L);
 int luaopen_tide_pipe(lua_State* L);
 int luaopen_tide_process(lua_State* L);
+int luaopen_tide__async(lua_State* L);
 }
 
 namespace tide::bindings {

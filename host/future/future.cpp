@@ -48,12 +48,21 @@ void free_string(shm::Offset off) noexcept {
   if (off) shm::Arena::get().free(shm::Arena::get().at<Blob>(off));
 }
 
+// The store-buffering pattern with watch(): the completer stores the state,
+// then reads `watched`; a watcher stores `watched`, then reads the state. With
+// a full fence on each side, one of them sees the other: the watcher fires
+// itself, or the completer fires it (or both; a second fire is harmless).
 void publish(FutureData& d, CompletionState s) noexcept {
   FutureTree* t = tree_of(d);
   if (t) d.done_stamp = t->stamp.fetch_add(1, std::memory_order_relaxed) + 1;
   d.state.store(u(s), std::memory_order_release);
   d.word.notify_all();
   if (t) t->word.notify_all();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (d.watched.load(std::memory_order_relaxed)) {
+    shm::RobustLock lk(d.watch_mutex);
+    d.watchers.fire_all();
+  }
 }
 
 }  // namespace
@@ -147,6 +156,21 @@ Outcome Future::outcome() const {
   return o;
 }
 
+void Future::watch(shm::Watcher* w) {
+  FutureData& d = data();
+  shm::RobustLock lk(d.watch_mutex);
+  d.watchers.add(w);
+  d.watched.store(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (done()) shm::fire(*w);
+}
+
+void Future::unwatch(const shm::Watcher* w) noexcept {
+  FutureData& d = data();
+  shm::RobustLock lk(d.watch_mutex);
+  d.watchers.remove(w);
+}
+
 bool Future::wait_many(std::span<Future* const> futs, const Deadline& deadline, const std::function<bool()>& pred) {
   if (futs.empty()) return pred();
   shm::Offset tree = futs[0]->data().tree;
@@ -166,6 +190,8 @@ void destroy_future(shm::SharedHeader* h) noexcept {
   free_string(d->text);
   free_string(d->traceback);
   free_string(d->worker);
+  d->watchers.release();
+  d->watch_mutex.destroy();
   d->~FutureData();
 }
 

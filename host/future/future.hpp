@@ -14,6 +14,10 @@
 // sleeps on that word; futures whose tree words differ (one made by a
 // spawned child) fall back to 50 ms slices.
 //
+// Watching (shm/watch.hpp): an event loop registers a Watcher, fired once
+// when the future reaches a final state (at once if it already has). The
+// completer takes the watch lock only when someone ever watched.
+//
 // C++ API for pools: create(), set_running_or_notify_cancel() (Python's
 // semantics), complete(Outcome).
 #pragma once
@@ -25,7 +29,9 @@
 
 #include "core/deadline.hpp"
 #include "core/wait.hpp"
+#include "shm/robust_mutex.hpp"
 #include "shm/shared.hpp"
+#include "shm/watch.hpp"
 #include "thread/completion.hpp"
 
 namespace tide::future {
@@ -49,7 +55,13 @@ struct FutureData {
   std::uint32_t failure_kind = 0;
   std::uint32_t raw_error = 0;  // set_exception(tide error): raise it as is
   std::uint64_t done_stamp = 0;
-  FutureData() noexcept { header.type = shm::SharedType::Future; }
+  shm::RobustMutex watch_mutex;             // guards watchers
+  shm::WatchSet watchers;                   // fired once, at the final state
+  std::atomic<std::uint32_t> watched{0};    // 1 once anyone watched (the completer's hint)
+  FutureData() noexcept {
+    header.type = shm::SharedType::Future;
+    watch_mutex.init();
+  }
 };
 
 class Future final : public shm::SharedObject {
@@ -80,6 +92,11 @@ class Future final : public shm::SharedObject {
   // The final outcome (requires done()): a fresh copy with new references.
   Outcome outcome() const;
   bool raw_error() const noexcept { return data().raw_error != 0; }
+
+  // Readiness registration: `w` fires when the future is done (at once if
+  // it is). watch throws OSError (arena full); unwatch before freeing `w`.
+  void watch(shm::Watcher* w);
+  void unwatch(const shm::Watcher* w) noexcept;
 
   // Waits until pred() holds for `futs` (which it reads), or the deadline.
   static bool wait_many(std::span<Future* const> futs, const Deadline& deadline,

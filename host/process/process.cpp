@@ -240,6 +240,12 @@ bool Process::wait(const Deadline& d) {
   }
 }
 
+int Process::exit_fd() const {
+  std::lock_guard lock(m_);
+  if (!started_ || reaped_) return -1;
+  return method_ == StartMethod::ForkServer ? conn_ : pidfd_;
+}
+
 bool Process::is_alive() {
   bool newly_reaped;
   {

@@ -52,6 +52,10 @@ class Process final : public Object {
   // Throws Cancelled / Interrupted like every wait.
   bool wait(const Deadline& d);
   bool is_alive();
+  // A descriptor that becomes readable (POLLIN) when the child may have
+  // exited, for event loops: -1 before start and once reaped. It stays open
+  // while the caller holds this Process (then check is_alive()).
+  int exit_fd() const;
   bool started() const;
   // nil while running or before start; the code, or -N after signal N.
   std::optional<int> exitcode();

@@ -194,7 +194,8 @@ void destroy(shm::SharedHeader* h) noexcept {
   }
   if (std::uint64_t r = q->ring.load(std::memory_order_relaxed))
     arena().free(arena().at<void>(r & QueueData::kOffsetMask));
-  if (q->watchers) arena().free(arena().at<void>(q->watchers));
+  q->watchers.release();
+  q->room_watchers.release();
   q->put_mutex.destroy();
   q->get_mutex.destroy();
   q->~QueueData();
@@ -286,6 +287,7 @@ Item Queue::get(const Deadline& d) {
     RobustLock lk(q->item_mutex());
     wait_item(lk, q, d);
     s = take_locked(q);
+    q->notify_room_watchers();
   }
   if (q->maxsize > 0) q->not_full.notify_one();
   return Item::adopt(s);
@@ -307,6 +309,7 @@ void Queue::get_many(ItemBatch& out, std::size_t max, const Deadline& d) {
     } else {
       for (; taken < room && q->has_item_locked(); ++taken) dst[taken] = take_locked(q);
     }
+    q->notify_room_watchers();
   }
   out.appended(taken);
   if (q->maxsize > 0) {
@@ -324,6 +327,7 @@ Queue::Poll Queue::try_get(Item& out) {
     RobustLock lk(q->item_mutex());
     if (!q->has_item_locked()) return q->closed.load(std::memory_order_relaxed) ? Poll::Closed : Poll::Empty;
     s = take_locked(q);
+    q->notify_room_watchers();
   }
   if (q->maxsize > 0) q->not_full.notify_one();
   out = Item::adopt(s);
@@ -351,8 +355,40 @@ void Queue::close() noexcept {
     q->closed.store(1, std::memory_order_release);
     q->notify_watchers();
   }
+  {
+    RobustLock lk(q->item_mutex());
+    q->room_watchers.fire_all();
+  }
   q->not_empty.notify_all();
   q->not_full.notify_all();
+}
+
+void Queue::watch_items(shm::Watcher* w) {
+  QueueData* q = data();
+  RobustLock lk(q->put_mutex);
+  q->watchers.add(w);
+  if (q->count() != 0 || q->closed.load(std::memory_order_relaxed)) shm::fire(*w);
+}
+
+void Queue::unwatch_items(const shm::Watcher* w) noexcept {
+  QueueData* q = data();
+  RobustLock lk(q->put_mutex);
+  q->watchers.remove(w);
+}
+
+void Queue::watch_room(shm::Watcher* w) {
+  QueueData* q = data();
+  RobustLock lk(q->item_mutex());
+  q->room_watchers.add(w);
+  // A put that fills the queue after this check is harmless (the waiter
+  // re-checks); a get after it fires the watcher (it needs this lock).
+  if (!q->is_full() || q->closed.load(std::memory_order_relaxed)) shm::fire(*w);
+}
+
+void Queue::unwatch_room(const shm::Watcher* w) noexcept {
+  QueueData* q = data();
+  RobustLock lk(q->item_mutex());
+  q->room_watchers.remove(w);
 }
 
 namespace {

@@ -16,11 +16,11 @@
 // call has a deadline and is cancellable and SIGINT-interruptible; waiters
 // announce themselves, so a put with nobody waiting costs no shared write.
 //
-// select: a selector allocates a WaitWord of its own in the arena and
-// registers its offset with each queue it watches; a put (or close) on a
-// queue with watchers bumps every registered word under the queue's lock,
-// and the selector unregisters before freeing its word. Queues nobody
-// selects on pay nothing. See select().
+// Watching (shm/watch.hpp): a selector or an event loop registers a
+// Watcher with each queue it waits on; a put (or close) fires the item
+// watchers under the queue's lock, a get of a bounded queue (or close) the
+// room watchers, and the waiter unregisters before freeing its Watcher.
+// Queues nobody watches pay nothing. See select().
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +30,7 @@
 #include "core/deadline.hpp"
 #include "queue/item.hpp"
 #include "shm/shared.hpp"
+#include "shm/watch.hpp"
 
 namespace tide::queue {
 
@@ -87,11 +88,20 @@ class Queue final : public shm::SharedObject {
   void close() noexcept;
   bool closed() const noexcept;
 
+  // Readiness registration for selectors and event loops: `w` fires after
+  // every put and at close (items), or after every get of a bounded queue
+  // and at close (room); at once when the queue already has an item (room)
+  // or is closed. Spurious fires are allowed: the waiter re-checks. watch_*
+  // throws OSError (arena full); unwatch before freeing `w`.
+  void watch_items(shm::Watcher* w);
+  void unwatch_items(const shm::Watcher* w) noexcept;
+  void watch_room(shm::Watcher* w);
+  void unwatch_room(const shm::Watcher* w) noexcept;
+
   // Threads/processes blocked in get (for tests).
   std::uint32_t waiting_getters() const noexcept;
 
  private:
-  friend class Watch;
   QueueData* data() const noexcept;
 };
 

@@ -20,6 +20,7 @@
 #include "shm/robust_mutex.hpp"
 #include "shm/arena.hpp"
 #include "shm/shared.hpp"
+#include "shm/watch.hpp"
 
 namespace tide::queue {
 
@@ -97,8 +98,9 @@ inline constexpr std::uint32_t kInlineKey = 16;
 
 // Locks: a FIFO (Queue, SimpleQueue) has two, so that producers and
 // consumers do not contend: put_mutex guards the tail end (tail, writing
-// slots, the watcher list), get_mutex the head end (head, reading slots).
-// Replacing the ring needs both (put_mutex first). A LifoQueue or
+// slots, the item watchers), get_mutex the head end (head, reading slots,
+// the room watchers). Replacing the ring needs both (put_mutex first), and
+// so does close (it fires both watcher lists, put_mutex first). A LifoQueue or
 // PriorityQueue changes one end only, so every operation takes put_mutex.
 // Fields are grouped by who writes them, one cache line per group.
 //
@@ -116,16 +118,15 @@ struct QueueData {
 
   // The producers' end: touched by producers only.
   alignas(64) RobustMutex put_mutex;
-  std::uint64_t head_cache = 0;    // under put_mutex: head as last read (<= head)
-  std::uint32_t nwatchers = 0;     // under put_mutex
-  std::uint32_t watchers_cap = 0;  // under put_mutex
-  shm::Offset watchers = 0;        // under put_mutex: Offset[watchers_cap] of WaitWords
-  std::uint64_t next_seq = 0;      // under put_mutex (PriorityQueue)
+  std::uint64_t head_cache = 0;  // under put_mutex: head as last read (<= head)
+  shm::WatchSet watchers;        // under put_mutex: fired by puts and close (select, loops)
+  std::uint64_t next_seq = 0;    // under put_mutex (PriorityQueue)
   alignas(64) std::atomic<std::uint64_t> tail{0};  // written under put_mutex
 
   // The consumers' end: touched by consumers only.
   alignas(64) RobustMutex get_mutex;
   std::uint64_t tail_cache = 0;  // under get_mutex: tail as last read (<= tail)
+  shm::WatchSet room_watchers;   // under the item mutex: fired by gets of a bounded queue, and close
   alignas(64) std::atomic<std::uint64_t> head{0};  // written under the item mutex
 
   alignas(64) WaitPoint not_empty;  // notified by every put
@@ -194,11 +195,11 @@ struct QueueData {
   Slot* slot(std::uint64_t pos) const noexcept { return reinterpret_cast<Slot*>(element(pos)); }
   PEntry* pentry(std::uint64_t pos) const noexcept { return reinterpret_cast<PEntry*>(element(pos)); }
 
-  // Bumps every selector's word (call with put_mutex held).
-  void notify_watchers() noexcept {
-    if (nwatchers == 0) return;
-    auto* w = arena().at<shm::Offset>(watchers);
-    for (std::uint32_t i = 0; i < nwatchers; ++i) arena().at<WaitWord>(w[i])->notify_all();
+  // Fires every watcher of items (call with put_mutex held).
+  void notify_watchers() noexcept { watchers.fire_all(); }
+  // Fires every watcher of room (call with the item mutex held, after a get).
+  void notify_room_watchers() noexcept {
+    if (maxsize > 0) room_watchers.fire_all();
   }
 };
 

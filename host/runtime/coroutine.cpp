@@ -1,6 +1,7 @@
 #include "runtime/coroutine.hpp"
 
 #include "core/wait.hpp"
+#include "runtime/async_task.hpp"
 #include "runtime/signals.hpp"
 #include "luabase/error.hpp"
 
@@ -29,25 +30,22 @@ class RunningCoroutine {
 // The error at the top of L came out of a coroutine: if it is the thread's
 // cancellation or a Ctrl-C, it must go on unwinding. Raises then.
 void reraise_if_stopping(lua_State* L) {
-  if (WaitContext::current().cancel_requested() || is_error(L, -1, "Interrupted")) lua_error(L);
+  if (WaitContext::current().cancel_requested() || task_stopping(L) || is_error(L, -1, "Interrupted")) lua_error(L);
 }
 
 // Lua's auxresume: moves arguments in and results out; -1 on error (the
-// error value on top of L).
-int auxresume(lua_State* L, lua_State* co, int narg) {
+// error value on top of L). *pass_on is set when the coroutine yielded
+// tide.async's marker and L itself can yield: the caller yields the results
+// on (async_task.hpp).
+int auxresume(lua_State* L, lua_State* co, int narg, bool* pass_on) {
+  *pass_on = false;
   if (!lua_checkstack(co, narg)) {
     lua_pushliteral(L, "too many arguments to resume");
     return -1;
   }
   lua_xmove(L, co, narg);
   int nres = 0;
-  int status;
-  {
-    RunningCoroutine running(L, co);  // trivially unwinds: lua_resume never longjmps out
-    status = lua_resume(co, L, narg, &nres);
-  }
-  // The coroutine may have been hooked mid-run; keep stopping out here.
-  if (WaitContext::current().cancel_requested()) lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 1);
+  int status = resume_as_target(L, co, narg, &nres);
   if (status == LUA_OK || status == LUA_YIELD) {
     if (!lua_checkstack(L, nres + 1)) {
       lua_pop(co, nres);
@@ -55,16 +53,33 @@ int auxresume(lua_State* L, lua_State* co, int narg) {
       return -1;
     }
     lua_xmove(co, L, nres);
+    *pass_on = status == LUA_YIELD && nres > 0 && lua_islightuserdata(L, -nres) &&
+               lua_touserdata(L, -nres) == suspend_marker() && lua_isyieldable(L);
     return nres;
   }
   lua_xmove(co, L, 1);
   return -1;
 }
 
-int tide_resume(lua_State* L) {
+// Leaves only the top n values above the first `keep` slots.
+void keep_top(lua_State* L, int keep, int n) {
+  int extra = lua_gettop(L) - n - keep;
+  if (extra <= 0) return;
+  lua_rotate(L, keep + 1, -extra);
+  lua_pop(L, extra);
+}
+
+// coroutine.resume(co, ...) with co at index 1; also its continuation after
+// passing an await on (the loop's values are then the arguments).
+int resume_k(lua_State* L, int, lua_KContext);
+int do_resume(lua_State* L) {
   lua_State* co = lua_tothread(L, 1);
-  luaL_argexpected(L, co, 1, "coroutine");
-  int r = auxresume(L, co, lua_gettop(L) - 1);
+  bool pass_on;
+  int r = auxresume(L, co, lua_gettop(L) - 1, &pass_on);
+  if (pass_on) {
+    keep_top(L, 1, r);
+    return lua_yieldk(L, r, 0, resume_k);
+  }
   if (r < 0) {
     reraise_if_stopping(L);
     lua_pushboolean(L, 0);
@@ -75,10 +90,23 @@ int tide_resume(lua_State* L) {
   lua_insert(L, -(r + 1));
   return r + 1;
 }
+int resume_k(lua_State* L, int, lua_KContext) { return do_resume(L); }
 
+int tide_resume(lua_State* L) {
+  lua_State* co = lua_tothread(L, 1);
+  luaL_argexpected(L, co, 1, "coroutine");
+  return do_resume(L);
+}
+
+int auxwrap_k(lua_State* L, int, lua_KContext);
 int auxwrap(lua_State* L) {
   lua_State* co = lua_tothread(L, lua_upvalueindex(1));
-  int r = auxresume(L, co, lua_gettop(L));
+  bool pass_on;
+  int r = auxresume(L, co, lua_gettop(L), &pass_on);
+  if (pass_on) {
+    keep_top(L, 0, r);
+    return lua_yieldk(L, r, 0, auxwrap_k);
+  }
   if (r < 0) {
     int stat = lua_status(co);
     if (stat != LUA_OK && stat != LUA_YIELD) {  // the coroutine died: close it
@@ -98,6 +126,7 @@ int auxwrap(lua_State* L) {
   }
   return r;
 }
+int auxwrap_k(lua_State* L, int, lua_KContext) { return auxwrap(L); }
 
 int tide_wrap(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
@@ -109,6 +138,17 @@ int tide_wrap(lua_State* L) {
 }
 
 }  // namespace
+
+int resume_as_target(lua_State* from, lua_State* co, int narg, int* nres) {
+  int status;
+  {
+    RunningCoroutine running(from, co);  // trivially unwinds: lua_resume never longjmps out
+    status = lua_resume(co, from, narg, nres);
+  }
+  // The coroutine may have been hooked mid-run; keep stopping out here.
+  if (WaitContext::current().cancel_requested()) lua_sethook(from, cancel_hook, LUA_MASKCOUNT, 1);
+  return status;
+}
 
 void install_coroutine(lua_State* L) {
   if (lua_getglobal(L, "coroutine") == LUA_TTABLE) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/wait.hpp"
+#include "runtime/async_task.hpp"
 
 namespace tide::runtime {
 
@@ -10,7 +11,7 @@ namespace {
 
 int finish_pcall(lua_State* L, int status, lua_KContext extra) {
   if (status != LUA_OK && status != LUA_YIELD) {
-    if (WaitContext::current().cancel_requested()) return lua_error(L);
+    if (WaitContext::current().cancel_requested() || task_stopping(L)) return lua_error(L);
     lua_pushboolean(L, 0);
     lua_pushvalue(L, -2);
     return 2;

@@ -14,6 +14,7 @@ bool Completion::finish(Outcome outcome) {
   outcome_ = std::move(outcome);
   state_.store(outcome_.state, std::memory_order_release);
   word_.notify_all();
+  for (shm::Watcher* w : watchers_) shm::fire(*w);
   return true;
 }
 
@@ -30,7 +31,24 @@ bool Completion::cancel_pending() {
     return false;
   }
   word_.notify_all();
+  for (shm::Watcher* w : watchers_) shm::fire(*w);
   return true;
+}
+
+void Completion::watch(shm::Watcher* w) {
+  std::lock_guard lock(m_);
+  watchers_.push_back(w);
+  if (done()) shm::fire(*w);
+}
+
+void Completion::unwatch(const shm::Watcher* w) noexcept {
+  std::lock_guard lock(m_);
+  for (auto it = watchers_.begin(); it != watchers_.end(); ++it) {
+    if (*it == w) {
+      watchers_.erase(it);
+      return;
+    }
+  }
 }
 
 bool Completion::wait(const Deadline& deadline) {

@@ -7,10 +7,12 @@
 #include <mutex>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "core/message.hpp"
 #include "core/error.hpp"
 #include "core/wait.hpp"
+#include "shm/watch.hpp"
 
 namespace tide {
 
@@ -43,6 +45,11 @@ class Completion {
   // the waiting thread.
   bool wait(const Deadline& deadline);
 
+  // Readiness registration (shm/watch.hpp): `w` fires when the state is
+  // final (at once if it is). Unwatch before freeing `w`.
+  void watch(shm::Watcher* w);
+  void unwatch(const shm::Watcher* w) noexcept;
+
   // In a fork child only: the mutex may have been held by a thread that
   // does not exist there.
   void reset_after_fork() noexcept { new (&m_) std::mutex; }
@@ -51,8 +58,9 @@ class Completion {
   const Outcome& outcome() const noexcept { return outcome_; }
 
  private:
-  std::mutex m_;  // serialises finish and cancel_pending
+  std::mutex m_;  // serialises finish and cancel_pending; guards watchers_
   std::atomic<CompletionState> state_{CompletionState::Pending};
+  std::vector<shm::Watcher*> watchers_;
   WaitWord word_;
   Outcome outcome_;
 };

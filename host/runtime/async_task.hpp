@@ -1,0 +1,25 @@
+// What the runtime knows of tide.async's tasks (lua/tide/async.lua): how the
+// loop resumes one, and the flag that makes a cancelled task's Cancelled
+// impossible to swallow. A task is a coroutine; once it is cancelled, the
+// loop resumes it with the state marked "stopping", and while the mark is
+// set tide's pcall, xpcall and coroutine.resume raise again whatever they
+// catch (pcall.cpp, coroutine.cpp), as they do in a cancelled thread. Only
+// one task of a state runs at a time, so one mark per state is exact.
+#pragma once
+#include <lua.hpp>
+
+namespace tide::runtime {
+
+void set_task_stopping(lua_State* L, bool on);
+
+// The light userdata every await yields first (async.lua's SUSPEND). A
+// coroutine running inside a task that yields it (it awaited something) is
+// suspending the whole task: tide's coroutine.resume and coroutine.wrap pass
+// the yield on to their own resumer and, once resumed, resume the inner
+// coroutine with what they were given (coroutine.cpp). So a generator made
+// with coroutine.wrap may await inside a task.
+void* suspend_marker() noexcept;
+// Never raises; cheap (a registry read), meant for error paths.
+bool task_stopping(lua_State* L) noexcept;
+
+}  // namespace tide::runtime

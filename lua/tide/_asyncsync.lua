@@ -1,0 +1,465 @@
+-- tide.async's primitives (API.md §12): Queue, Event, Lock, Semaphore,
+-- BoundedSemaphore, Condition, with the method names of tide.queue and
+-- tide.sync. They belong to the tasks of one Lua state (like asyncio's, they
+-- are not for other threads: use tide.queue / tide.sync and async.get there):
+-- inside a task a method that has to wait suspends the task and returns the
+-- result directly; *_nowait methods, set, release, notify, close... never
+-- wait and work from anywhere in the state (a host between loop steps).
+--
+-- Waking follows asyncio: a Queue or Event wakes waiters, which then look
+-- again (an item taken meanwhile makes a getter wait again); a Lock or
+-- Semaphore hands itself to the first waiter. A waiter cancelled after it
+-- was woken passes the wake-up (or the lock) on, so nothing is lost.
+local tide = require "tide"
+local C = require "tide._asyncloop"
+
+local monotonic = tide.monotonic
+local raise, arg_error, check_timeout = C.raise, C.arg_error, C.check_timeout
+local wl_init, wl_push, wl_pop, wl_take = C.wl_init, C.wl_push, C.wl_pop, C.wl_take
+local wake, suspend_raw, current = C.wake, C.suspend_raw, C.current
+local TIMEOUT = C.TIMEOUT
+local GRANTED = setmetatable({}, {__name = "tide.async.GRANTED"})
+
+local S = {}
+
+local function remaining(deadline)
+  if not deadline then return nil end
+  local left = deadline - monotonic()
+  return left > 0 and left or 0
+end
+
+-- Registers the running task t on wait list wl and suspends it.
+local function wait_on(loop, t, wl, timeout)
+  if t.stopping then error(C.cancelled_error(), 0) end
+  wl_push(wl, t)
+  return suspend_raw(loop, t, timeout)
+end
+
+local function wake_one(wl)
+  local t = wl_pop(wl)
+  if t then wake(t.loop, t, true, nil) end
+  return t
+end
+
+local function wake_all(wl)
+  local ts, k = wl_take(wl)
+  for i = 1, k do wake(ts[i].loop, ts[i], true, nil) end
+end
+
+local function check_self(self, mt, fname)
+  if getmetatable(self) ~= mt then arg_error(1, fname, mt.__name .. " expected (called with '.' instead of ':'?)") end
+end
+
+-- A to-be-closed value releasing `obj` (guard(), with()).
+local Releaser = {__close = function(r) r.obj:release() end}
+local function releaser(obj)
+  local r = obj._releaser
+  if not r then
+    r = setmetatable({obj = obj}, Releaser)
+    obj._releaser = r
+  end
+  return r
+end
+
+local function with(self, fn, ...)
+  if type(fn) ~= "function" then arg_error(2, "with", "function expected, got " .. type(fn)) end
+  self:acquire()
+  local r <close> = releaser(self)
+  return fn(...)
+end
+
+local function guard(self)
+  self:acquire()
+  return releaser(self)
+end
+
+-- ------------------------------------------------------------------ Queue
+
+local Queue = {__name = "tide.async.Queue"}
+Queue.__index = Queue
+
+function S.Queue(maxsize)
+  if maxsize == nil then maxsize = 0 end
+  if math.type(maxsize) ~= "integer" or maxsize < 0 then
+    arg_error(1, "async.Queue", "maxsize must be a non-negative integer or nil")
+  end
+  return setmetatable({
+    items = {}, head = 1, tail = 0, maxsize = maxsize, unfinished = 0, closed = false,
+    getters = wl_init({}), putters = wl_init({}), joiners = wl_init({}),
+  }, Queue)
+end
+
+function Queue:qsize() return self.tail - self.head + 1 end
+function Queue:empty() return self.tail < self.head end
+function Queue:full() return self.maxsize > 0 and self.tail - self.head + 1 >= self.maxsize end
+function Queue:is_closed() return self.closed end
+
+local function append(self, item)
+  local tail = self.tail + 1
+  self.items[tail] = item
+  self.tail = tail
+  self.unfinished = self.unfinished + 1
+  if self.getters.n >= self.getters.h then wake_one(self.getters) end
+end
+
+local function take(self)
+  local head = self.head
+  local item = self.items[head]
+  self.items[head] = nil
+  if head == self.tail then
+    self.head, self.tail = 1, 0
+  else
+    self.head = head + 1
+  end
+  if self.putters.n >= self.putters.h then wake_one(self.putters) end
+  return item
+end
+
+function Queue:put_nowait(item)
+  check_self(self, Queue, "put_nowait")
+  if item == nil then arg_error(1, "put_nowait", "nil is not a queue item") end
+  if self.closed then raise("Closed", "put to a closed queue") end
+  if self:full() then raise("Full", "the queue is full") end
+  append(self, item)
+end
+
+function Queue:put(item, timeout)
+  check_self(self, Queue, "put")
+  if item == nil then arg_error(1, "put", "nil is not a queue item") end
+  check_timeout(timeout, 2, "put")
+  if self.closed then raise("Closed", "put to a closed queue") end
+  if self:full() then
+    if timeout == 0 then raise("Full", "the queue is full") end
+    local loop, t = current("async.Queue:put")
+    local deadline = timeout and monotonic() + timeout
+    repeat
+      local ok, v = wait_on(loop, t, self.putters, remaining(deadline))
+      if not ok then
+        if not self:full() then wake_one(self.putters) end  -- pass the room on
+        error(v, 0)
+      end
+      if self.closed then raise("Closed", "put to a closed queue") end
+      if v == TIMEOUT and self:full() then raise("Full", "the queue is full") end
+    until not self:full()
+  end
+  append(self, item)
+end
+
+function Queue:get_nowait()
+  check_self(self, Queue, "get_nowait")
+  if self.tail < self.head then
+    if self.closed then raise("Closed", "get from a closed queue") end
+    raise("Empty", "the queue is empty")
+  end
+  return take(self)
+end
+
+function Queue:get(timeout)
+  check_self(self, Queue, "get")
+  check_timeout(timeout, 1, "get")
+  if self.tail < self.head then
+    if self.closed then raise("Closed", "get from a closed queue") end
+    if timeout == 0 then raise("Empty", "the queue is empty") end
+    local loop, t = current("async.Queue:get")
+    local deadline = timeout and monotonic() + timeout
+    repeat
+      if self.closed then raise("Closed", "get from a closed queue") end
+      local ok, v = wait_on(loop, t, self.getters, remaining(deadline))
+      if not ok then
+        if self.tail >= self.head then wake_one(self.getters) end  -- pass the item on
+        error(v, 0)
+      end
+      if v == TIMEOUT and self.tail < self.head then raise("Empty", "the queue is empty") end
+    until self.tail >= self.head
+  end
+  return take(self)
+end
+
+function Queue:task_done()
+  check_self(self, Queue, "task_done")
+  if self.unfinished <= 0 then raise("InvalidState", "task_done() called more times than there were items") end
+  self.unfinished = self.unfinished - 1
+  if self.unfinished == 0 then wake_all(self.joiners) end
+end
+
+function Queue:join(timeout)
+  check_self(self, Queue, "join")
+  check_timeout(timeout, 1, "join")
+  if self.unfinished == 0 then return true end
+  if timeout == 0 then return false end
+  local loop, t = current("async.Queue:join")
+  local deadline = timeout and monotonic() + timeout
+  while self.unfinished > 0 do
+    local ok, v = wait_on(loop, t, self.joiners, remaining(deadline))
+    if not ok then error(v, 0) end
+    if v == TIMEOUT and self.unfinished > 0 then return false end
+  end
+  return true
+end
+
+function Queue:close()
+  check_self(self, Queue, "close")
+  self.closed = true
+  wake_all(self.getters)
+  wake_all(self.putters)
+end
+
+-- for item in q:iter() do ... end: ends once the queue is closed and drained.
+function Queue:iter()
+  check_self(self, Queue, "iter")
+  return function()
+    if self.tail < self.head and self.closed then return nil end
+    local ok, v = pcall(self.get, self)
+    if ok then return v end
+    if tide.is_error(v, "Closed") then return nil end
+    error(v, 0)
+  end
+end
+
+Queue.__tostring = function(self)
+  return ("async.Queue (%d item%s%s)"):format(self:qsize(), self:qsize() == 1 and "" or "s",
+                                              self.closed and ", closed" or "")
+end
+
+-- ------------------------------------------------------------------ Event
+
+local Event = {__name = "tide.async.Event"}
+Event.__index = Event
+
+function S.Event()
+  return setmetatable({flag = false, waiters = wl_init({})}, Event)
+end
+
+function Event:is_set() return self.flag end
+
+function Event:set()
+  check_self(self, Event, "set")
+  if self.flag then return end
+  self.flag = true
+  wake_all(self.waiters)
+end
+
+function Event:clear()
+  check_self(self, Event, "clear")
+  self.flag = false
+end
+
+function Event:wait(timeout)
+  check_self(self, Event, "wait")
+  check_timeout(timeout, 1, "wait")
+  if self.flag then return true end
+  if timeout == 0 then return false end
+  local loop, t = current("async.Event:wait")
+  local ok, v = wait_on(loop, t, self.waiters, timeout)
+  if not ok then error(v, 0) end
+  return v ~= TIMEOUT
+end
+
+Event.__tostring = function(self) return "async.Event (" .. (self.flag and "set" or "clear") .. ")" end
+
+-- ------------------------------------------------------------------- Lock
+
+local Lock = {__name = "tide.async.Lock"}
+Lock.__index = Lock
+
+function S.Lock()
+  return setmetatable({held = false, handed = nil, waiters = wl_init({})}, Lock)
+end
+
+function Lock:locked() return self.held end
+
+function Lock:acquire(timeout)
+  check_self(self, Lock, "acquire")
+  check_timeout(timeout, 1, "acquire")
+  if not self.held then
+    self.held = true
+    return true
+  end
+  if timeout == 0 then return false end
+  local loop, t = current("async.Lock:acquire")
+  local ok, v = wait_on(loop, t, self.waiters, timeout)
+  if ok then
+    if v == TIMEOUT then return false end
+    self.handed = nil
+    return true
+  end
+  if self.handed == t then  -- it was handed over, then the task was cancelled
+    self.handed = nil
+    self:release()
+  end
+  error(v, 0)
+end
+
+function Lock:release()
+  check_self(self, Lock, "release")
+  if not self.held then raise("InvalidState", "release of an unlocked lock") end
+  local t = wl_pop(self.waiters)
+  if t then
+    self.handed = t  -- still held: by t now
+    wake(t.loop, t, true, GRANTED)
+  else
+    self.held = false
+  end
+end
+
+Lock.with, Lock.guard = with, guard
+Lock.__tostring = function(self) return "async.Lock (" .. (self.held and "locked" or "unlocked") .. ")" end
+
+-- -------------------------------------------------------------- Semaphore
+
+local Semaphore = {__name = "tide.async.Semaphore"}
+Semaphore.__index = Semaphore
+local BoundedSemaphore = setmetatable({__name = "tide.async.BoundedSemaphore"}, {__index = Semaphore})
+BoundedSemaphore.__index = BoundedSemaphore
+
+local function new_semaphore(mt, n, fname)
+  if n == nil then n = 1 end
+  if math.type(n) ~= "integer" or n < 0 then arg_error(1, fname, "the initial value must be a non-negative integer") end
+  return setmetatable({value = n, initial = n, taken = 0, handed = {}, waiters = wl_init({})}, mt)
+end
+
+function S.Semaphore(n) return new_semaphore(Semaphore, n, "async.Semaphore") end
+function S.BoundedSemaphore(n) return new_semaphore(BoundedSemaphore, n, "async.BoundedSemaphore") end
+
+local function check_sem(self, fname)
+  local mt = getmetatable(self)
+  if mt ~= Semaphore and mt ~= BoundedSemaphore then arg_error(1, fname, "async.Semaphore expected") end
+end
+
+function Semaphore:locked() return self.value == 0 end
+
+function Semaphore:acquire(timeout)
+  check_sem(self, "acquire")
+  check_timeout(timeout, 1, "acquire")
+  if self.value > 0 then
+    self.value = self.value - 1
+    self.taken = self.taken + 1
+    return true
+  end
+  if timeout == 0 then return false end
+  local loop, t = current("async.Semaphore:acquire")
+  local ok, v = wait_on(loop, t, self.waiters, timeout)
+  if ok then
+    if v == TIMEOUT then return false end
+    self.handed[t] = nil
+    return true
+  end
+  if self.handed[t] then  -- a permit was handed over, then the task was cancelled
+    self.handed[t] = nil
+    self:release()
+  end
+  error(v, 0)
+end
+
+function Semaphore:release(n)
+  check_sem(self, "release")
+  if n == nil then n = 1 end
+  if math.type(n) ~= "integer" or n < 1 then arg_error(1, "release", "n must be a positive integer") end
+  if getmetatable(self) == BoundedSemaphore and n > self.taken then
+    raise("InvalidState", "BoundedSemaphore released too many times")
+  end
+  self.taken = math.max(0, self.taken - n)
+  for _ = 1, n do
+    local t = wl_pop(self.waiters)
+    if t then
+      self.handed[t] = true
+      self.taken = self.taken + 1
+      wake(t.loop, t, true, GRANTED)
+    else
+      self.value = self.value + 1
+    end
+  end
+end
+
+Semaphore.with, Semaphore.guard = with, guard
+Semaphore.__tostring = function(self) return ("async.Semaphore (value %d)"):format(self.value) end
+BoundedSemaphore.__tostring = Semaphore.__tostring
+
+-- -------------------------------------------------------------- Condition
+
+local Condition = {__name = "tide.async.Condition"}
+Condition.__index = Condition
+
+function S.Condition(lock)
+  if lock == nil then
+    lock = S.Lock()
+  elseif getmetatable(lock) ~= Lock then
+    arg_error(1, "async.Condition", "an async.Lock or nil expected")
+  end
+  return setmetatable({lock = lock, waiters = wl_init({})}, Condition)
+end
+
+function Condition:acquire(timeout) return self.lock:acquire(timeout) end
+function Condition:release() return self.lock:release() end
+function Condition:locked() return self.lock.held end
+Condition.with, Condition.guard = with, guard
+
+-- Takes the lock back after a wait, whatever happens (asyncio does the
+-- same): a cancellation meanwhile is raised once the lock is held again.
+local function reacquire(lock, loop, t)
+  local err
+  while true do
+    if not lock.held then
+      lock.held = true
+      break
+    end
+    wl_push(lock.waiters, t)
+    local ok, v = suspend_raw(loop, t, nil, true)
+    if ok or lock.handed == t then
+      lock.handed = nil
+      break
+    end
+    err = v
+  end
+  return err
+end
+
+function Condition:wait(timeout)
+  check_self(self, Condition, "wait")
+  check_timeout(timeout, 1, "wait")
+  if not self.lock.held then raise("InvalidState", "cannot wait on an un-acquired condition") end
+  local loop, t = current("async.Condition:wait")
+  if t.stopping then error(C.cancelled_error(), 0) end
+  self.lock:release()
+  wl_push(self.waiters, t)
+  local ok, v = suspend_raw(loop, t, timeout)
+  local err = reacquire(self.lock, loop, t)
+  if not ok then error(v, 0) end
+  if err then error(err, 0) end
+  return v ~= TIMEOUT
+end
+
+function Condition:wait_for(pred, timeout)
+  check_self(self, Condition, "wait_for")
+  if type(pred) ~= "function" then arg_error(1, "wait_for", "function expected, got " .. type(pred)) end
+  check_timeout(timeout, 2, "wait_for")
+  local deadline = timeout and monotonic() + timeout
+  local result = pred()
+  while not result do
+    local left = remaining(deadline)
+    if left == 0 then break end
+    self:wait(left)
+    result = pred()
+  end
+  return result
+end
+
+function Condition:notify(n)
+  check_self(self, Condition, "notify")
+  if n == nil then n = 1 end
+  if math.type(n) ~= "integer" or n < 0 then arg_error(1, "notify", "n must be a non-negative integer") end
+  if not self.lock.held then raise("InvalidState", "cannot notify on an un-acquired condition") end
+  for _ = 1, n do
+    if not wake_one(self.waiters) then break end
+  end
+end
+
+function Condition:notify_all()
+  check_self(self, Condition, "notify_all")
+  if not self.lock.held then raise("InvalidState", "cannot notify on an un-acquired condition") end
+  wake_all(self.waiters)
+end
+
+Condition.__tostring = function(self) return "async.Condition (" .. (self.lock.held and "locked" or "unlocked") .. ")" end
+
+return S
