@@ -8,7 +8,7 @@
 //         pairs; fired[1..nfired] receives the tokens that fired, revents[i]
 //         the poll revents of pair i (0 when not ready)
 //     w:close()            unwatches everything (also __gc)
-//   resume(co, stopping, ...) -> 0, first yielded value | 1, results... | 2, error
+//   resume(co, stopping, ...) -> 0, first yielded value | 1, {n=, results...} | 2, error
 //         resumes a task (runtime/coroutine.hpp: signal target and hooks);
 //         `stopping` marks the state while a cancelled task runs, so pcall
 //         cannot swallow its Cancelled (runtime/async_task.hpp)
@@ -175,7 +175,8 @@ int m_watching(lua_State* L) {
   return 1;
 }
 
-// resume(co, stopping, ...): see the file comment.
+// resume(co, stopping, ...): see the file comment. Returns two values at
+// most, so the loop's hot path (a task yielding SUSPEND) handles no varargs.
 int l_resume(lua_State* L) {
   lua_State* co = lua_tothread(L, 1);
   if (!co) type_error(L, 1, "coroutine");
@@ -198,11 +199,15 @@ int l_resume(lua_State* L) {
     }
     return lua_gettop(L) - 1;
   }
-  if (status == LUA_OK) {
-    if (!lua_checkstack(L, nres + 1)) raise_error(L, ErrorKind::OSError, "too many results to resume");
+  if (status == LUA_OK) {  // the results, packed: {n = nres, ...}
     lua_pushinteger(L, 1);
+    lua_createtable(L, nres, 1);
+    if (!lua_checkstack(L, nres + 1)) raise_error(L, ErrorKind::OSError, "too many results to resume");
     lua_xmove(co, L, nres);
-    return nres + 1;
+    for (int i = nres; i >= 1; --i) lua_rawseti(L, -1 - i, i);
+    lua_pushinteger(L, nres);
+    lua_setfield(L, -2, "n");
+    return 2;
   }
   lua_pushinteger(L, 2);
   lua_xmove(co, L, 1);

@@ -19,6 +19,15 @@ void set_task_stopping(lua_State* L, bool on);
 // coroutine with what they were given (coroutine.cpp). So a generator made
 // with coroutine.wrap may await inside a task.
 void* suspend_marker() noexcept;
+
+// Steps a tide.async loop from C++ (a host's frame loop, API.md §15): calls
+// loop:step(max_seconds) on the loop at stack index `loop` (a value from
+// require("tide.async").new_loop()) under lua_pcall, so it never blocks
+// longer than max_seconds (0: not at all). Returns true while the loop has
+// tasks not done. A Lua error is thrown as tide::Error, keeping the kind of a
+// tide error (Interrupted after Ctrl-C, InvalidState for a closed loop).
+// The stack is left as it was.
+bool step_async_loop(lua_State* L, int loop, double max_seconds);
 // Never raises; cheap (a registry read), meant for error paths.
 bool task_stopping(lua_State* L) noexcept;
 

@@ -37,7 +37,18 @@ local C = {}
 C.SUSPEND = SUSPEND
 C.TIMEOUT = setmetatable({}, {__name = "tide.async.TIMEOUT"})
 local TIMEOUT = C.TIMEOUT
-local EMPTY = {n = 0}
+
+-- A task is a table whose hot fields (read and written at every switch)
+-- live in its array part, at these slots; the others are named fields:
+--   fn, args, loop, id, name   what to run, where, and what to call it
+--   outcome, results, err, tb  how it ended ("completed"/"failed"/"cancelled")
+--   timer, release, release_arg, awaiting   what its current wait holds
+--   waiters, sub_fn/sub_arg, subs, callbacks   who is told when it is done
+--   cancel_origin, retrieved, logged
+-- Other files repeat the slot numbers as <const> locals.
+local CO <const>, STATE <const>, ROK <const>, RV <const> = 1, 2, 3, 4
+local STOP <const>, GEN <const>, STARTED <const> = 5, 6, 7
+C.CO, C.STATE, C.ROK, C.RV, C.STOP, C.GEN, C.STARTED = CO, STATE, ROK, RV, STOP, GEN, STARTED
 
 -- Task states.
 local READY, RUNNING, SUSPENDED, DONE = "ready", "running", "suspended", "done"
@@ -89,7 +100,7 @@ end
 C.wl_init = wl_init
 
 local function live(t, g)
-  return t.state == SUSPENDED and t.gen == g
+  return t[STATE] == SUSPENDED and t[GEN] == g
 end
 
 local function wl_compact(l)
@@ -114,7 +125,7 @@ local function wl_push(l, t)
     wl_compact(l)
     n = l.n + 1
   end
-  l[2 * n - 1], l[2 * n] = t, t.gen
+  l[2 * n - 1], l[2 * n] = t, t[GEN]
   l.n = n
 end
 C.wl_push = wl_push
@@ -201,7 +212,7 @@ end
 local function add_timer(loop, at, task, fn, arg)
   local seq = loop.timer_seq + 1
   loop.timer_seq = seq
-  local e = {at = at, seq = seq, task = task, gen = task and task.gen, fn = fn, arg = arg}
+  local e = {at = at, seq = seq, task = task, gen = task and task[GEN], fn = fn, arg = arg}
   local n = loop.ntimers + 1
   loop.ntimers = n
   loop.timers[n] = e
@@ -251,9 +262,9 @@ C.push_ready = push_ready
 
 -- Ends the task's current suspension: it runs next turn with (ok, v).
 local function wake(loop, t, ok, v)
-  t.state = READY
-  t.gen = t.gen + 1
-  t.rok, t.rv = ok, v
+  t[STATE] = READY
+  t[GEN] = t[GEN] + 1
+  t[ROK], t[RV] = ok, v
   push_ready(loop, t)
   local tm = t.timer
   if tm then
@@ -272,7 +283,7 @@ C.wake = wake
 
 -- Wakes t if its registration (made at `gen`) is still current.
 function C.wake_if(loop, t, gen, ok, v)
-  if t.state == SUSPENDED and t.gen == gen then
+  if t[STATE] == SUSPENDED and t[GEN] == gen then
     wake(loop, t, ok, v)
     return true
   end
@@ -299,9 +310,9 @@ C.current = current
 -- (ok, value) it was woken with. Raises Cancelled at once if the task is
 -- stopping (unless `anyway`: a Condition re-taking its lock).
 local function suspend_raw(loop, t, timeout, anyway)
-  if t.stopping and not anyway then
+  if t[STOP] and not anyway then
     -- What was registered for this suspension must never wake the task.
-    t.gen = t.gen + 1
+    t[GEN] = t[GEN] + 1
     local release = t.release
     if release then
       t.release = nil
@@ -313,7 +324,7 @@ local function suspend_raw(loop, t, timeout, anyway)
     error(cancelled_error(), 0)
   end
   if timeout then t.timer = add_timer(loop, monotonic() + timeout, t) end
-  t.state = SUSPENDED
+  t[STATE] = SUSPENDED
   return yield(SUSPEND)
 end
 C.suspend_raw = suspend_raw
@@ -324,6 +335,28 @@ function C.suspend(loop, t, timeout)
   local ok, v = suspend_raw(loop, t, timeout)
   if not ok then error(v, 0) end
   return v
+end
+
+-- async.sleep: here, next to `running`, because sleep(0) is the switch
+-- every busy task makes.
+function C.sleep(s)
+  local loop = running
+  local t = loop and loop.current
+  if not t then current("async.sleep") end
+  if s == nil or s == 0 then  -- one turn: let the other ready tasks run
+    if t[STOP] then error(cancelled_error(), 0) end
+    t[STATE] = READY
+    t[ROK] = true
+    local n = loop.nready + 1
+    loop.ready[n] = t
+    loop.nready = n
+    local ok, v = yield(SUSPEND)
+    if not ok then error(v, 0) end
+    return
+  end
+  C.check_timeout(s, 1, "async.sleep")
+  local ok, v = suspend_raw(loop, t, s)
+  if not ok then error(v, 0) end
 end
 
 -- ---------------------------------------------------------------- the loop
@@ -382,11 +415,11 @@ FailedTask.__gc = log_unretrieved
 -- The task is over: record how, wake whoever awaits it, schedule its done
 -- callbacks.
 local function finish(loop, t, outcome, results, err)
-  t.state = DONE
+  t[STATE] = DONE
   t.outcome = outcome
   t.results = results
   t.err = err
-  t.co = nil
+  t[CO] = nil
   t.fn, t.args = nil, nil
   loop.tasks[t] = nil
   loop.ntasks = loop.ntasks - 1
@@ -400,10 +433,15 @@ local function finish(loop, t, outcome, results, err)
     local woken, k = wl_take(waiters)
     for i = 1, k do wake(loop, woken[i], true, nil) end
   end
+  local f = t.sub_fn
+  if f then
+    t.sub_fn = false
+    f(t.sub_arg)
+  end
   local subs = t.subs
   if subs then
     t.subs = nil
-    for i = 1, #subs do subs[i](t) end
+    for i = 1, #subs, 2 do subs[i](subs[i + 1]) end
   end
   local cbs = t.callbacks
   if cbs then
@@ -415,27 +453,6 @@ end
 local function fail(loop, t, err)
   if is_error(err, "Cancelled") then return finish(loop, t, "cancelled", nil, err) end
   return finish(loop, t, "failed", nil, err)
-end
-
-local function complete(loop, t, ...)
-  if select("#", ...) == 0 then return finish(loop, t, "completed", EMPTY) end
-  return finish(loop, t, "completed", pack(...))
-end
-
-local function after_resume(loop, t, code, a, ...)
-  loop.current = nil
-  if code == 0 then
-    if a ~= SUSPEND then  -- coroutine.yield straight from a task body
-      wake(loop, t, false, tide.error("InvalidState",
-        "a task yielded outside tide.async (coroutine.yield in a task; await with the async functions)"))
-    end
-    return
-  end
-  if code == 1 then  -- the body's xpcall returned
-    if a then return complete(loop, t, ...) end
-    return fail(loop, t, (...))
-  end
-  return fail(loop, t, a)  -- an error the stopping pcall raised on
 end
 
 -- Records the traceback of an error leaving a task (xpcall's handler).
@@ -450,23 +467,42 @@ local function task_main(fn, ...)
   return xpcall(fn, on_error, ...)
 end
 
-local function run_task(loop, t)
-  loop.current = t
-  t.state = RUNNING
-  if t.started then
-    local ok, v = t.rok, t.rv
-    t.rv = nil
-    return after_resume(loop, t, resume(t.co, t.stopping, ok, v))
+local BAD_YIELD = "a task yielded outside tide.async (coroutine.yield in a task; await with the async functions)"
+
+-- After a resume: code 0, a = the first yielded value; 1, a = task_main's
+-- results packed ({true, results...} or {false, err}); 2, a = an error the
+-- stopping pcall raised on.
+local function after_resume(loop, t, code, a)
+  if code == 0 then
+    if a ~= SUSPEND then wake(loop, t, false, tide.error("InvalidState", BAD_YIELD)) end
+  elseif code == 1 then
+    if a[1] then
+      finish(loop, t, "completed", a)  -- results from a[2]
+    else
+      fail(loop, t, a[2])
+    end
+  else
+    fail(loop, t, a)
   end
-  t.started = true
-  if t.stopping then  -- cancelled before it ever ran
-    loop.current = nil
-    return finish(loop, t, "cancelled", nil, t.rv or cancelled_error())
+end
+
+local function first_run(loop, t)
+  t[STARTED] = true
+  if t[STOP] then  -- cancelled before it ever ran
+    return finish(loop, t, "cancelled", nil, t[RV] or cancelled_error())
   end
   local args = t.args
-  t.args = nil
-  if args then return after_resume(loop, t, resume(t.co, false, t.fn, unpack(args, 1, args.n))) end
-  return after_resume(loop, t, resume(t.co, false, t.fn))
+  t.args = false
+  loop.current = t
+  t[STATE] = RUNNING
+  local code, a
+  if args then
+    code, a = resume(t[CO], false, t.fn, unpack(args, 1, args.n))
+  else
+    code, a = resume(t[CO], false, t.fn)
+  end
+  loop.current = nil
+  return after_resume(loop, t, code, a)
 end
 
 local function run_soon(loop)
@@ -491,7 +527,19 @@ local function run_phase(loop)
   for i = 1, n do
     local t = ready[i]
     ready[i] = nil
-    if t.state == READY then run_task(loop, t) end
+    if t[STATE] == READY then
+      if t[STARTED] then  -- the hot path, inlined: resume with what woke it
+        loop.current = t
+        t[STATE] = RUNNING
+        local v = t[RV]
+        t[RV] = nil
+        local code, a = resume(t[CO], t[STOP], t[ROK], v)
+        loop.current = nil
+        if code ~= 0 or a ~= SUSPEND then after_resume(loop, t, code, a) end
+      else
+        first_run(loop, t)
+      end
+    end
   end
   loop.spare = ready
 end
@@ -540,7 +588,7 @@ local function fire_entry(loop, e)
   local subs = e.subs
   if subs and e.once then
     e.subs = nil
-    for i = 1, #subs do subs[i]() end
+    for i = 1, #subs, 2 do subs[i](subs[i + 1]) end
   end
   if not e.once and not e.subs then loop.idle[e] = true end
 end
@@ -653,7 +701,7 @@ local function fire_timers(loop)
         e.fn(loop, e.arg)
       else
         local t = e.task
-        if t.state == SUSPENDED and t.gen == e.gen then
+        if t[STATE] == SUSPENDED and t[GEN] == e.gen then
           t.timer = nil
           wake(loop, t, true, TIMEOUT)
         end
@@ -691,14 +739,15 @@ C.wait_phase = wait_phase
 
 -- ---------------------------------------------------------------- tasks
 
-local function new_task(loop, fn, args, name)
-  loop.task_count = loop.task_count + 1
+-- Every field a task will have is made here (false for "none"), so
+-- setting them later never grows the table; the name is made when asked for.
+local function new_task(loop, fn, args)
+  local id = loop.task_count + 1
+  loop.task_count = id
   local t = setmetatable({
-    co = coroutine.create(task_main),
-    fn = fn, args = args,
-    loop = loop,
-    name = name or ("Task-" .. loop.task_count),
-    state = READY, gen = 0, started = false,
+    coroutine.create(task_main), READY, true, false, false, 0, false,  -- CO .. STARTED
+    fn = fn, args = args or false, loop = loop, id = id,
+    timer = false, release = false, release_arg = false, awaiting = false, sub_fn = false, sub_arg = false,
   }, Task)
   loop.tasks[t] = true
   loop.ntasks = loop.ntasks + 1
@@ -725,18 +774,18 @@ end
 
 -- Requests t's cancellation; `origin` names a timeout scope that did it.
 local function cancel(loop, t, msg, origin)
-  if t.state == DONE then return false end
-  t.stopping = true
+  if t[STATE] == DONE then return false end
+  t[STOP] = true
   t.cancel_origin = origin
   local err = cancelled_error(msg)
-  local st = t.state
+  local st = t[STATE]
   if st == SUSPENDED then
     local aw = t.awaiting
     t.awaiting = nil
     wake(loop, t, false, err)
     if aw then cancel_awaited(aw) end
   elseif st == READY then
-    t.rok, t.rv = false, err
+    t[ROK], t[RV] = false, err
   end  -- RUNNING: its next await raises
   return true
 end
@@ -784,10 +833,10 @@ function C.run_main(loop, main)
   enter(loop, "async.run")
   local leave <close> = setmetatable({loop = loop, unwind = true}, Leave)
   local interrupted
-  while main.state ~= DONE do
+  while main[STATE] ~= DONE do
     local ok, err = pcall(function()
       run_phase(loop)
-      if main.state ~= DONE then wait_phase(loop, nil) end
+      if main[STATE] ~= DONE then wait_phase(loop, nil) end
     end)
     local stop = loop.interrupted
     if not ok then

@@ -10,6 +10,9 @@
 -- again (an item taken meanwhile makes a getter wait again); a Lock or
 -- Semaphore hands itself to the first waiter. A waiter cancelled after it
 -- was woken passes the wake-up (or the lock) on, so nothing is lost.
+-- Task slots (see _asyncloop.lua).
+local STATE <const>, STOP <const>, GEN <const>, STARTED <const> = 2, 5, 6, 7
+
 local tide = require "tide"
 local C = require "tide._asyncloop"
 
@@ -30,7 +33,7 @@ end
 
 -- Registers the running task t on wait list wl and suspends it.
 local function wait_on(loop, t, wl, timeout)
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   wl_push(wl, t)
   return suspend_raw(loop, t, timeout)
 end
@@ -419,7 +422,7 @@ function Condition:wait(timeout)
   check_timeout(timeout, 1, "wait")
   if not self.lock.held then raise("InvalidState", "cannot wait on an un-acquired condition") end
   local loop, t = current("async.Condition:wait")
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   self.lock:release()
   wl_push(self.waiters, t)
   local ok, v = suspend_raw(loop, t, timeout)

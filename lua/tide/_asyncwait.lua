@@ -3,6 +3,9 @@
 -- blocking the loop. Each wait registers with the loop's one native wait
 -- (a Watcher on the future / queue / thread, or the descriptor in the poll
 -- set) and suspends the task; see _asyncloop.lua.
+-- Task slots (see _asyncloop.lua).
+local STATE <const>, STOP <const>, GEN <const>, STARTED <const> = 2, 5, 6, 7
+
 local tide = require "tide"
 local native = require "tide._async"
 local C = require "tide._asyncloop"
@@ -36,14 +39,14 @@ function W.task_results(t)
   t.retrieved = true
   local o = t.outcome
   if o == "completed" then
-    local r = t.results
-    return table.unpack(r, 1, r.n)
+    local r = t.results  -- {true, results...}: task_main's xpcall
+    return table.unpack(r, 2, r.n)
   end
   error(t.err or C.cancelled_error(), 0)
 end
 
 function W.is_done(x, kind)
-  if kind == "task" then return x.state == DONE end
+  if kind == "task" then return x[STATE] == DONE end
   if kind == "future" then return x:done() end
   if kind == "thread" then
     local s = x:status()
@@ -71,7 +74,7 @@ end
 -- Suspends t until fd is ready for `events`; revents, or false at the
 -- timeout.
 local function wait_fd(loop, t, fd, events, timeout)
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   local e = C.fd_entry(loop, fd)
   C.wl_push(events == POLLIN and e.r or e.w, t)
   t.release, t.release_arg = C.release_fd, e
@@ -116,7 +119,7 @@ function W.writable(x, timeout) return ready_for(x, timeout, POLLOUT, "async.wri
 -- Raises Cancelled when t is cancelled meanwhile (a task or a pending
 -- future it awaits is cancelled too).
 function W.wait_done(loop, t, x, kind, id, timeout)
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   if W.is_done(x, kind) then return true end
   if kind == "task" then
     if x == t then raise("InvalidState", "a task cannot await itself") end
@@ -149,16 +152,20 @@ function W.wait_done(loop, t, x, kind, id, timeout)
   return v ~= TIMEOUT
 end
 
--- Calls fn() once x is done (x not done yet). Tasks, futures and threads
+-- Calls fn(arg) once x is done (x not done yet). Tasks, futures and threads
 -- notify; a process is watched by a small internal task.
-function W.subscribe(loop, x, kind, id, fn)
+function W.subscribe(loop, x, kind, id, fn, arg)
   if kind == "task" then
+    if not x.sub_fn then
+      x.sub_fn, x.sub_arg = fn, arg
+      return
+    end
     local subs = x.subs
     if not subs then
       subs = {}
       x.subs = subs
     end
-    subs[#subs + 1] = fn
+    subs[#subs + 1], subs[#subs + 2] = fn, arg
   elseif kind == "future" or kind == "thread" then
     local e = C.entry_for(loop, x, id, false, true)
     local subs = e.subs
@@ -166,12 +173,12 @@ function W.subscribe(loop, x, kind, id, fn)
       subs = {}
       e.subs = subs
     end
-    subs[#subs + 1] = fn
+    subs[#subs + 1], subs[#subs + 2] = fn, arg
   else
     C.spawn(loop, function()
       local _, t = C.current("subscribe")
       W.wait_done(loop, t, x, kind, id, nil)
-      fn()
+      fn(arg)
     end)
   end
 end
@@ -185,7 +192,7 @@ local function check_object(x, want, n, fname)
 end
 
 local function wait_queue(loop, t, q, id, room, timeout)
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   local e = C.entry_for(loop, q, id, room, false)
   C.wl_push(e, t)
   t.release, t.release_arg = C.release_entry, e
@@ -200,7 +207,7 @@ function W.get(q, timeout)
   local loop, t = C.current("async.get")
   local deadline = timeout and monotonic() + timeout
   while true do
-    if t.stopping then error(C.cancelled_error(), 0) end
+    if t[STOP] then error(C.cancelled_error(), 0) end
     local ok, v = pcall(q.get_nowait, q)
     if ok then return v end
     if not is_error(v, "Empty") then error(v, 0) end
@@ -221,7 +228,7 @@ function W.put(q, item, timeout)
   local loop, t = C.current("async.put")
   local deadline = timeout and monotonic() + timeout
   while true do
-    if t.stopping then error(C.cancelled_error(), 0) end
+    if t[STOP] then error(C.cancelled_error(), 0) end
     local ok, err = pcall(q.put_nowait, q, item)
     if ok then return end
     if not is_error(err, "Full") then error(err, 0) end
@@ -241,7 +248,7 @@ function W.recv(conn, timeout)
   local loop, t = C.current("async.recv")
   local deadline = timeout and monotonic() + timeout
   while true do
-    if t.stopping then error(C.cancelled_error(), 0) end
+    if t[STOP] then error(C.cancelled_error(), 0) end
     if conn:poll(0) then
       local ok, v = pcall(conn.recv, conn, 0)
       if ok then return v end

@@ -14,6 +14,9 @@
 -- Tasks, Futures, Threads, Processes and lists of them. The loop itself is
 -- _asyncloop.lua; the primitives are _asyncsync.lua; awaiting other
 -- threads' and processes' objects is _asyncwait.lua.
+-- Task slots (see _asyncloop.lua).
+local STATE <const>, STOP <const>, GEN <const>, STARTED <const> = 2, 5, 6, 7
+
 local tide = require "tide"
 local C = require "tide._asyncloop"
 local W = require "tide._asyncwait"
@@ -36,7 +39,7 @@ end
 
 local Task, FailedTask = C.Task, C.FailedTask
 
-function Task:done() return self.state == DONE end
+function Task:done() return self[STATE] == DONE end
 function Task:cancelled() return self.outcome == "cancelled" end
 
 function Task:cancel(msg)
@@ -54,13 +57,13 @@ end
 
 function Task:result(timeout)
   check_timeout(timeout, 1, "result")
-  if self.state ~= DONE then wait_task(self, timeout, "result") end
+  if self[STATE] ~= DONE then wait_task(self, timeout, "result") end
   return W.task_results(self)
 end
 
 function Task:exception(timeout)
   check_timeout(timeout, 1, "exception")
-  if self.state ~= DONE then wait_task(self, timeout, "exception") end
+  if self[STATE] ~= DONE then wait_task(self, timeout, "exception") end
   self.retrieved = true
   if self.outcome == "cancelled" then error(self.err or C.cancelled_error(), 0) end
   return self.err
@@ -69,7 +72,7 @@ end
 -- fn(task) runs at the loop's next turn after the task is done.
 function Task:add_done_callback(fn)
   check_function(fn, 1, "add_done_callback")
-  if self.state == DONE then
+  if self[STATE] == DONE then
     C.soon(self.loop, fn, self)
     return
   end
@@ -94,19 +97,25 @@ function Task:remove_done_callback(fn)
 end
 
 function Task:get_name() return self.name end
-function Task:set_name(name) self.name = tostring(name) end
+function Task:set_name(name) rawset(self, "name", tostring(name)) end
 
 function Task:status()
-  if self.state ~= DONE then return self.started and "running" or "pending" end
+  if self[STATE] ~= DONE then return self[STARTED] and "running" or "pending" end
   return self.outcome
 end
 
 Task.__tostring = function(self) return ("Task '%s' (%s)"):format(self.name, self:status()) end
 Task.__name = "tide.async.Task"
+-- task.name is made when first read (most tasks are never named).
+local methods = {}
 for k, v in pairs(Task) do
-  if k ~= "__index" then FailedTask[k] = v end
+  if type(k) == "string" and k:sub(1, 2) ~= "__" then methods[k] = v end
 end
-FailedTask.__index = Task
+Task.__index = function(t, k)
+  if k == "name" then return "Task-" .. rawget(t, "id") end
+  return methods[k]
+end
+for k, v in pairs(Task) do FailedTask[k] = v end
 
 -- --------------------------------------------------------------- the loop
 
@@ -180,20 +189,7 @@ function M.get_loop() return C.running() end
 
 -- ------------------------------------------------------------- awaiting
 
-function M.sleep(s)
-  local loop, t = current("async.sleep")
-  if s == nil or s == 0 then  -- one turn: let the other ready tasks run
-    if t.stopping then error(C.cancelled_error(), 0) end
-    t.state = C.READY
-    t.rok = true
-    C.push_ready(loop, t)
-    local ok, v = yield(SUSPEND)
-    if not ok then error(v, 0) end
-    return
-  end
-  check_timeout(s, 1, "async.sleep")
-  suspend(loop, t, s)
-end
+M.sleep = C.sleep
 
 local gather_list
 
@@ -218,6 +214,11 @@ end
 
 -- The first result of a done awaitable: true, value | false, error.
 local function first_result(x, kind)
+  if kind == "task" then
+    x.retrieved = true
+    if x.outcome == "completed" then return true, x.results[2] end
+    return false, x.err or C.cancelled_error()
+  end
   local r = pack(pcall(W.results, x, kind))
   return r[1], r[2]
 end
@@ -230,11 +231,7 @@ Gather.__index = Gather
 function Gather:cancel()
   for i = 1, self.n do
     local x, kind = self.items[i], self.kinds[i]
-    if kind == "task" then
-      x:cancel()
-    elseif kind == "future" then
-      x:cancel()
-    end
+    if kind == "task" or kind == "future" then x:cancel() end
   end
   return true
 end
@@ -243,44 +240,49 @@ function gather_list(list, opts, fname)
   local loop, t = current(fname)
   if opts ~= nil and type(opts) ~= "table" then arg_error(2, fname, "options table expected, got " .. type(opts)) end
   local rex = opts and opts.return_exceptions or false
-  if t.stopping then error(C.cancelled_error(), 0) end
+  if t[STOP] then error(C.cancelled_error(), 0) end
   local n = list.n or #list
-  local g = setmetatable({items = {}, kinds = {}, n = n, left = n, results = {n = n}, err = nil, failed = false}, Gather)
+  local items, kinds, ids = {}, {}, {}
+  local g = setmetatable({items = items, kinds = kinds, n = n, left = n, results = {n = n}, err = nil,
+                          failed = false}, Gather)
   for i = 1, n do
-    g.items[i], g.kinds[i] = as_awaitable(loop, list[i], i, fname)
+    items[i], kinds[i], ids[i] = as_awaitable(loop, list[i], i, fname)
   end
+  local results = g.results
   local waiting_gen
+  -- One function for every child (called with the child's index), not a
+  -- closure each: gathering 100,000 tasks stays cheap.
   local function settle(i)
-    local ok, v = first_result(g.items[i], g.kinds[i])
+    local ok, v = first_result(items[i], kinds[i])
     if ok or rex then
-      g.results[i] = v
+      results[i] = v
     elseif not g.failed then
       g.failed, g.err = true, v
     end
-    g.left = g.left - 1
-    if waiting_gen and (g.left == 0 or (g.failed and not rex)) then
+    local left = g.left - 1
+    g.left = left
+    if waiting_gen and (left == 0 or (g.failed and not rex)) then
       C.wake_if(loop, t, waiting_gen, true, nil)
     end
   end
   for i = 1, n do
-    local x, kind = g.items[i], g.kinds[i]
+    local x, kind = items[i], kinds[i]
     if W.is_done(x, kind) then
       settle(i)
     else
-      local _, id = W.kind(x)
-      W.subscribe(loop, x, kind, id, function() settle(i) end)
+      W.subscribe(loop, x, kind, ids[i], settle, i)
     end
   end
   if g.left > 0 and not (g.failed and not rex) then
-    waiting_gen = t.gen
+    waiting_gen = t[GEN]
     t.awaiting = g
     local ok, v = suspend_raw(loop, t, nil)
-    t.awaiting = nil
+    t.awaiting = false
     waiting_gen = nil
     if not ok then error(v, 0) end
   end
   if g.failed and not rex then error(g.err, 0) end
-  return g.results
+  return results
 end
 
 -- gather(a, b, ...) or gather(list, [opts]): the first result of each, in
@@ -331,7 +333,7 @@ function M.as_completed(list, timeout)
       push(x)
     else
       if kind ~= "task" then id = select(2, W.kind(x)) end
-      W.subscribe(loop, x, kind, id, function() push(x) end)
+      W.subscribe(loop, x, kind, id, push, x)
     end
   end
   local deadline = timeout and monotonic() + timeout
@@ -340,7 +342,7 @@ function M.as_completed(list, timeout)
     if yielded >= n then return nil end
     while head > tail do
       local l, cur = current("as_completed iterator")
-      waiter, waiter_gen = cur, cur.gen
+      waiter, waiter_gen = cur, cur[GEN]
       local left = deadline and math.max(0, deadline - monotonic())
       local v = suspend(l, cur, left)
       waiter = nil
@@ -390,7 +392,7 @@ Scope.__close = function(self, err)
   local t = self.task
   if self.expired_ and t.cancel_origin == self then
     -- the cancellation was this scope's: the task goes on, with Timeout
-    t.stopping, t.cancel_origin = false, nil
+    t[STOP], t.cancel_origin = false, nil
     require("tide._async").set_stopping(false)
     if err ~= nil and tide.is_error(err, "Cancelled") then raise("Timeout", "async.timeout: the time was up") end
   end
