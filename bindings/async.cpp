@@ -3,7 +3,8 @@
 //   Waiter()               its one blocking wait (host/async/waiter.hpp):
 //     w:watch(obj, [room]) -> token   a Future, Queue (items, or room), Thread
 //     w:unwatch(token)
-//     w:wait(timeout, fds, nfds, fired, revents) -> nfired, nready
+//     w:wait(timeout, fds, nfds, fired, revents) -> nfired, nready | -1 when
+//         the OS thread was cancelled (see hold_cancel)
 //         fds = {fd1, events1, fd2, events2, ...} (POLLIN / POLLOUT), nfds
 //         pairs; fired[1..nfired] receives the tokens that fired, revents[i]
 //         the poll revents of pair i (0 when not ready)
@@ -18,6 +19,8 @@
 //         the object (two handles of one object give the same id)
 //   exit_fd(process) -> fd  readable when the child may have ended (-1: not running)
 //   run_callbacks()        runs due tide.future done callbacks (a loop turn)
+//   hold_cancel() -> bool  true when the OS thread was cancelled; then takes
+//         the cancel hook off this state, so the loop can unwind its tasks
 //   POLLIN, POLLOUT
 //   SUSPEND                what every await yields (runtime/async_task.hpp)
 #include <poll.h>
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "async/waiter.hpp"
+#include "core/wait.hpp"
 #include "future/future.hpp"
 #include "luabase/protect.hpp"
 #include "modules.hpp"
@@ -35,6 +39,7 @@
 #include "runtime/async_task.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/done_callbacks.hpp"
+#include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "support/userdata.hpp"
@@ -129,6 +134,8 @@ int m_unwatch(lua_State* L) {
   return 0;
 }
 
+bool hold_cancel(lua_State* L);
+
 int m_wait(lua_State* L) {
   WaiterBox* box = check_waiter(L);
   Deadline d = check_timeout(L, 2);
@@ -142,6 +149,7 @@ int m_wait(lua_State* L) {
   // The descriptors are read before any C++ work (reads cannot raise but
   // for memory); the vector is the box's, reused.
   int ready = 0;
+  bool thread_cancelled = false;
   protect(L, [&] {
     box->fds.clear();
     box->fired.clear();
@@ -153,9 +161,18 @@ int m_wait(lua_State* L) {
       lua_pop(L, 2);
       box->fds.push_back(pollfd{fd, ev, 0});
     }
-    ready = box->waiter.wait(d, box->fds, box->fired);
+    try {
+      ready = box->waiter.wait(d, box->fds, box->fired);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::Cancelled || !WaitContext::current().cancel_requested()) throw;
+      thread_cancelled = true;
+    }
     return 0;
   });
+  if (thread_cancelled || hold_cancel(L)) {
+    lua_pushinteger(L, -1);
+    return 1;
+  }
   lua_Integer n = 0;
   for (async::Waiter::Token t : box->fired) {
     lua_pushinteger(L, static_cast<lua_Integer>(t));
@@ -168,6 +185,21 @@ int m_wait(lua_State* L) {
   lua_pushinteger(L, n);
   lua_pushinteger(L, ready);
   return 2;
+}
+
+// The OS thread running the loop was cancelled: the loop unwinds its tasks
+// itself (cancelling them, letting them run to their end), so the cancel
+// hook that would raise Cancelled in the loop's own code every hundred
+// instructions is taken off first. True when cancelled.
+bool hold_cancel(lua_State* L) {
+  if (!WaitContext::current().cancel_requested()) return false;
+  if (lua_gethook(L) == runtime::cancel_hook) lua_sethook(L, nullptr, 0, 0);
+  return true;
+}
+
+int l_hold_cancel(lua_State* L) {
+  lua_pushboolean(L, hold_cancel(L));
+  return 1;
 }
 
 int m_watching(lua_State* L) {
@@ -186,7 +218,7 @@ int l_resume(lua_State* L) {
   lua_xmove(L, co, narg);
   if (stopping) runtime::set_task_stopping(L, true);
   int nres = 0;
-  int status = runtime::resume_as_target(L, co, narg, &nres);
+  int status = runtime::resume_as_target(L, co, narg, &nres, false);
   if (stopping) runtime::set_task_stopping(L, false);
   lua_settop(L, 1);  // keeps the coroutine referenced while its values move
   if (status == LUA_YIELD) {
@@ -250,6 +282,7 @@ const luaL_Reg kWaiterMethods[] = {{"watch", m_watch}, {"unwatch", m_unwatch}, {
 const luaL_Reg kFunctions[] = {{"Waiter", l_Waiter},         {"resume", l_resume},
                                {"set_stopping", l_set_stopping}, {"classify", l_classify},
                                {"exit_fd", l_exit_fd},       {"run_callbacks", l_run_callbacks},
+                               {"hold_cancel", l_hold_cancel},
                                {nullptr, nullptr}};
 
 }  // namespace

@@ -139,14 +139,14 @@ int tide_wrap(lua_State* L) {
 
 }  // namespace
 
-int resume_as_target(lua_State* from, lua_State* co, int narg, int* nres) {
+int resume_as_target(lua_State* from, lua_State* co, int narg, int* nres, bool hook_resumer) {
   int status;
   {
     RunningCoroutine running(from, co);  // trivially unwinds: lua_resume never longjmps out
     status = lua_resume(co, from, narg, nres);
   }
   // The coroutine may have been hooked mid-run; keep stopping out here.
-  if (WaitContext::current().cancel_requested()) lua_sethook(from, cancel_hook, LUA_MASKCOUNT, 1);
+  if (hook_resumer && WaitContext::current().cancel_requested()) lua_sethook(from, cancel_hook, LUA_MASKCOUNT, 1);
   return status;
 }
 

@@ -19,6 +19,8 @@ void install_coroutine(lua_State* L);
 // handed on to it), as coroutine.resume does, but without its re-raising:
 // tide.async's loop resumes its tasks through this. The arguments must
 // already be on co's stack.
-int resume_as_target(lua_State* from, lua_State* co, int narg, int* nres);
+// `hook_resumer` false leaves `from` alone when the OS thread was cancelled
+// meanwhile (tide.async's loop notices that itself, between tasks).
+int resume_as_target(lua_State* from, lua_State* co, int narg, int* nres, bool hook_resumer = true);
 
 }  // namespace tide::runtime

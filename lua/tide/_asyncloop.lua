@@ -376,7 +376,7 @@ function C.new_loop()
     idle = {},                             -- entries that may have no waiter left
     fds = {}, nfds = 0, fd_dirty = false,  -- fd -> descriptor entry
     fdspec = {}, nfdspec = 0, fdorder = {}, fired = {}, revents = {},
-    tasks = {}, ntasks = 0,                -- tasks not done
+    alive = {}, ntasks = 0,                -- tasks not done
     failed = setmetatable({}, {__mode = "k"}),  -- failed tasks, maybe never retrieved
     task_count = 0,
     current = nil,
@@ -421,7 +421,7 @@ local function finish(loop, t, outcome, results, err)
   t.err = err
   t[CO] = nil
   t.fn, t.args = nil, nil
-  loop.tasks[t] = nil
+  loop.alive[t] = nil
   loop.ntasks = loop.ntasks - 1
   if outcome == "failed" then
     setmetatable(t, FailedTask)
@@ -474,7 +474,14 @@ local BAD_YIELD = "a task yielded outside tide.async (coroutine.yield in a task;
 -- stopping pcall raised on.
 local function after_resume(loop, t, code, a)
   if code == 0 then
-    if a ~= SUSPEND then wake(loop, t, false, tide.error("InvalidState", BAD_YIELD)) end
+    -- A stray coroutine.yield: nothing can be raised at that point (Lua
+    -- cannot throw into a coroutine), so the task fails there, its
+    -- coroutine closed (its pending <close> variables run).
+    if a ~= SUSPEND then
+      local co = t[CO]
+      fail(loop, t, tide.error("InvalidState", BAD_YIELD))
+      coroutine.close(co)
+    end
   elseif code == 1 then
     if a[1] then
       finish(loop, t, "completed", a)  -- results from a[2]
@@ -664,6 +671,11 @@ end
 
 -- ------------------------------------------------------------ waiting
 
+-- What wait_phase returns when the OS thread running the loop was cancelled
+-- (the native wait reports it instead of raising, so the loop can still
+-- unwind its tasks: see tide._async's hold_cancel).
+local THREAD_CANCELLED = {}
+
 -- Waits (at most `timeout` seconds; nil = until something happens) for
 -- native sources and descriptors, and handles what fired.
 local function collect(loop, timeout)
@@ -672,6 +684,7 @@ local function collect(loop, timeout)
   if loop.fd_dirty then rebuild_fds(loop) end
   local fired, revents = loop.fired, loop.revents
   local n, nready = w:wait(timeout, loop.fdspec, loop.nfdspec, fired, revents)
+  if n < 0 then return THREAD_CANCELLED end
   local watches = loop.watches
   for i = 1, n do
     local e = watches[fired[i]]
@@ -722,16 +735,20 @@ local function wait_phase(loop, max_wait)
     if timeout < 0 then timeout = 0 end
   end
   if max_wait and (timeout == nil or timeout > max_wait) then timeout = max_wait end
+  local cancelled
   if loop.nwatch > 0 or loop.nfds > 0 or next(loop.idle) then
-    collect(loop, timeout)
+    cancelled = collect(loop, timeout)
   elseif timeout == nil then
     -- Nothing can ever wake a task: every task awaits another task or a
     -- loop-local object, and no timer, native source or descriptor is left.
     raise("InvalidState", "deadlock: every task is waiting and nothing can wake one (no timer, future, queue, "
       .. "thread or descriptor is awaited)")
   elseif timeout > 0 then
-    collect(loop, timeout)  -- sleep until the timer, still cancellable and interruptible
+    cancelled = collect(loop, timeout)  -- sleep until the timer, still cancellable and interruptible
+  elseif native.hold_cancel() then  -- tasks only switching: still notice a cancelled thread
+    cancelled = THREAD_CANCELLED
   end
+  if cancelled then return cancelled end
   native.run_callbacks()
   fire_timers(loop)
 end
@@ -749,7 +766,7 @@ local function new_task(loop, fn, args)
     fn = fn, args = args or false, loop = loop, id = id,
     timer = false, release = false, release_arg = false, awaiting = false, sub_fn = false, sub_arg = false,
   }, Task)
-  loop.tasks[t] = true
+  loop.alive[t] = true
   loop.ntasks = loop.ntasks + 1
   push_ready(loop, t)
   return t
@@ -792,7 +809,7 @@ end
 C.cancel = cancel
 
 function C.cancel_all(loop, msg)
-  for t in pairs(loop.tasks) do cancel(loop, t, msg) end
+  for t in pairs(loop.alive) do cancel(loop, t, msg) end
 end
 
 -- Runs cancelled tasks until none is ready (they unwind in Lua: their
@@ -823,6 +840,7 @@ local Leave = {__close = function(l)
   local loop = l.loop
   if running ~= loop then return end
   local reset <close> = RESET  -- even if unwinding raises (a cancelled thread's pcall)
+  native.hold_cancel()  -- a cancelled thread's hook would cut the unwinding short
   if l.unwind then  -- an error left the loop mid-run: let every task unwind
     pcall(C.cancel_all, loop)
     pcall(drain, loop)
@@ -836,8 +854,15 @@ function C.run_main(loop, main)
   while main[STATE] ~= DONE do
     local ok, err = pcall(function()
       run_phase(loop)
-      if main[STATE] ~= DONE then wait_phase(loop, nil) end
+      if main[STATE] ~= DONE then return wait_phase(loop, nil) end
     end)
+    if ok and err == THREAD_CANCELLED then
+      -- The OS thread was cancelled: every task unwinds, then the run
+      -- raises Cancelled (no more waiting: every wait would raise now).
+      C.cancel_all(loop, "the thread was cancelled")
+      drain(loop)
+      error(tide.error("Cancelled", "the thread was cancelled"), 0)
+    end
     local stop = loop.interrupted
     if not ok then
       if interrupted or not (is_error(err, "Interrupted") or is_error(err, "Cancelled")) then error(err, 0) end
@@ -864,7 +889,9 @@ function C.step(loop, max_wait)
   enter(loop, "loop:step")
   local leave <close> = setmetatable({loop = loop}, Leave)
   local ok, err = pcall(function()
-    wait_phase(loop, max_wait or 0)
+    if wait_phase(loop, max_wait or 0) == THREAD_CANCELLED then
+      error(tide.error("Cancelled", "the thread was cancelled"), 0)
+    end
     run_phase(loop)
   end)
   running = nil

@@ -152,7 +152,7 @@ Loop.__close = Loop.close
 
 function Loop:tasks()
   local out = {}
-  for t in pairs(self.tasks) do out[#out + 1] = t end
+  for t in pairs(self.alive) do out[#out + 1] = t end
   return out
 end
 
