@@ -585,7 +585,13 @@ end
 -- A task's release hook for a native entry (its wait ended otherwise).
 function C.release_entry(loop, _, e)
   if e.dropped then return end
-  if wl_compact(e) == 0 and not e.subs then loop.idle[e] = true end
+  if wl_compact(e) == 0 and not e.subs then
+    if e.once then  -- nobody awaits this future or thread any more
+      drop_entry(loop, e)
+    else            -- a queue: kept to the end of the turn (see above)
+      loop.idle[e] = true
+    end
+  end
 end
 
 local function fire_entry(loop, e)
