@@ -1,6 +1,8 @@
 // A small "game loop" embedding tide (API.md §15): 60 frames a second, a
 // native module the workers call, work offloaded to the pool every frame,
 // completions pumped each frame without blocking, and frame-time figures.
+// The program is also its own worker executable: a child process started
+// with the spawn method runs this binary, which serves it from main().
 //   game_loop [frames] [tasks in flight]          (default 120, 100)
 #include <lua.hpp>
 #include <tide/tide.hpp>
@@ -43,11 +45,14 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tide::Host::register_module("game", open_game);  // before serving as a worker, too
+  if (int status; tide::run_worker_mode(argc, argv, &status)) return status;
   int frames = argc > 1 ? std::atoi(argv[1]) : 120;
   int inflight = argc > 2 ? std::atoi(argv[2]) : 100;
   try {
-    tide::Host::register_module("game", open_game);
-    tide::Host host;
+    tide::HostOptions options;
+    options.worker_executable = "/proc/self/exe";  // spawned children run this program
+    tide::Host host(options);
     host.run_string(R"(
       function crunch(n) return require("game").work(n), n end
     )");
@@ -91,12 +96,22 @@ int main(int argc, char** argv) {
     std::printf("tide per frame (submit + pump): p50 %.1f us, p99 %.1f us, max %.1f us\n",
                 percentile(tide_us, 0.5), percentile(tide_us, 0.99), percentile(tide_us, 1.0));
     std::printf("idle pump: p50 %.2f us, p99 %.2f us\n", percentile(idle, 0.5), percentile(idle, 0.99));
+    host.run_string(R"(
+      function in_child(n)  -- a child process (spawn: a fresh run of this program)
+        local p = require("tide.process").Process{start_method = "spawn", args = {n},
+                                                  target = function(k) return require("game").work(k) end}
+        p:start()
+        return p:join()
+      end
+    )");
+    bool child_ok = host.call("in_child", {2000}).at(0).integer() == expect;
+    std::printf("spawned child process: %s\n", child_ok ? "same result" : "WRONG");
     try {
       host.call("error", {"from a script"});
     } catch (const tide::Error& e) {
       std::printf("error crossed to C++: %s: %s\n", e.kind_name(), e.what());
     }
-    return completed == submitted && wrong == 0 ? 0 : 1;
+    return completed == submitted && wrong == 0 && child_ok ? 0 : 1;
   } catch (const tide::Error& e) {
     std::fprintf(stderr, "game_loop: %s: %s\n%s\n", e.kind_name(), e.what(), e.traceback().c_str());
     return 1;
