@@ -38,8 +38,10 @@ cat >"$work/sub/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.21)
 project(parent LANGUAGES C CXX)
 add_subdirectory("$src" tide)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PARENT_LUA REQUIRED IMPORTED_TARGET lua5.4)
 add_executable(parent_game "$src/scripts/examples/embed/main.cpp")
-target_link_libraries(parent_game PRIVATE tide::host PkgConfig::LUA)
+target_link_libraries(parent_game PRIVATE tide::host PkgConfig::PARENT_LUA)
 CMAKE
 cmake -S "$work/sub" -B "$work/sub-build" -G Ninja >/dev/null
 grep -q '^TIDE_TESTS:BOOL=OFF$' "$work/sub-build/CMakeCache.txt"
