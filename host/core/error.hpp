@@ -1,6 +1,8 @@
 // The one error type of the native core. C++ code throws tide::Error; the
 // binding boundary (luabase/protect.hpp) turns it into the Lua error
-// object of API.md §0 after every C++ local has been destroyed.
+// object of API.md §0 after every C++ local has been destroyed. It is also
+// what the embedding API (tide.hpp) throws to its callers, so this header
+// is installed with it and needs nothing but the standard library.
 #pragma once
 #include <stdexcept>
 #include <string>
@@ -22,12 +24,18 @@ class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, std::string message, int err_no = 0)
       : std::runtime_error(std::move(message)), kind_(kind), errno_(err_no) {}
+  Error(ErrorKind kind, std::string message, std::string traceback)
+      : std::runtime_error(std::move(message)), kind_(kind), errno_(0), traceback_(std::move(traceback)) {}
   ErrorKind kind() const noexcept { return kind_; }
+  const char* kind_name() const noexcept;
   int err_no() const noexcept { return errno_; }
+  // Where a Lua error was raised (errors from Lua code); may be empty.
+  const std::string& traceback() const noexcept { return traceback_; }
 
  private:
   ErrorKind kind_;
   int errno_;
+  std::string traceback_;
 };
 
 // Throws OSError carrying errno and strerror, prefixed by `what`.

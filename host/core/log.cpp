@@ -4,6 +4,7 @@
 #include <spdlog/sinks/sink.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 
@@ -29,6 +30,12 @@ class ThreadNameFlag : public spdlog::custom_flag_formatter {
 // by a thread it does not have), and lines of concurrent threads and
 // processes do not interleave. Formatters keep per-call state, so each
 // thread formats with its own copy of the one set at start.
+// An embedding host's output, if set (set_output). A plain atomic pointer
+// (std::atomic_load of a shared_ptr takes a lock from libstdc++'s pool,
+// which a fork child could inherit held); a replaced one is never freed, as
+// another thread may still be calling it. Hosts set it once.
+std::atomic<const Output*> g_output{nullptr};
+
 class StderrSink final : public spdlog::sinks::sink {
  public:
   void log(const spdlog::details::log_msg& msg) override {
@@ -36,6 +43,13 @@ class StderrSink final : public spdlog::sinks::sink {
     if (!formatter) formatter = formatter_->clone();
     spdlog::memory_buf_t buf;
     formatter->format(msg, buf);
+    if (const Output* out = g_output.load(std::memory_order_acquire)) {
+      std::string_view line(buf.data(), buf.size());
+      while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+      auto level = spdlog::level::to_string_view(msg.level);
+      (*out)(std::string_view(level.data(), level.size()), line);
+      return;
+    }
     const char* p = buf.data();
     std::size_t left = buf.size();
     while (left > 0) {
@@ -84,6 +98,10 @@ spdlog::logger& get() {
 
 void set_thread_name(const std::string& name) { t_name = name; }
 const std::string& thread_name() { return t_name; }
+
+void set_output(Output out) {
+  g_output.store(out ? new Output(std::move(out)) : nullptr, std::memory_order_release);
+}
 
 bool set_level(const std::string& name) {
   auto level = spdlog::level::from_str(name);

@@ -35,6 +35,11 @@ std::string tide_command() {
   std::lock_guard lock(g_command_mutex);
   if (!g_command.empty()) return g_command;
   if (const char* env = std::getenv("TIDE_EXECUTABLE"); env && *env) return env;
+#ifdef TIDE_INSTALLED_COMMAND
+  // The tide command installed beside this library (cmake --install), for
+  // programs that embed tide and are not themselves the command.
+  if (executable(TIDE_INSTALLED_COMMAND)) return g_command = TIDE_INSTALLED_COMMAND;
+#endif
   if (const char* path = std::getenv("PATH")) {
     std::string all(path);
     std::size_t start = 0;
