@@ -136,7 +136,8 @@ class Host {
 
   // Runs, without blocking, what is ready: Future::then callbacks whose
   // futures are done, Lua done-callbacks (future:add_done_callback), and
-  // ready tasks of this state's tide.async loop. Returns at once when
+  // ready tasks of this state's tide.async loop (async.loop(): tasks a
+  // script spawned with async.loop():spawn(fn); one step, never waiting). Returns at once when
   // nothing is ready; otherwise returns after `max_seconds` at the latest
   // (a callback already running is not cut short). Returns how many
   // callbacks ran.

@@ -18,6 +18,7 @@
 #include "modules.hpp"
 #include "process/launch.hpp"
 #include "process/worker.hpp"
+#include "runtime/async_task.hpp"
 #include "runtime/child_main.hpp"
 #include "runtime/done_callbacks.hpp"
 #include "runtime/state.hpp"
@@ -380,6 +381,9 @@ int Host::pump(double max_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(max_seconds > 0 ? max_seconds : 0);
   int ran = 0;
   int n = run_protected(impl_->L, callbacks_body, nullptr);
+  ran += static_cast<int>(lua_tointeger(impl_->L, -1));
+  lua_pop(impl_->L, n);
+  n = run_protected(impl_->L, runtime::pump_async_loop, nullptr);  // async.loop()'s ready tasks
   ran += static_cast<int>(lua_tointeger(impl_->L, -1));
   lua_pop(impl_->L, n);
   auto& waiting = impl_->waiting;

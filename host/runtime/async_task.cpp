@@ -59,6 +59,17 @@ Error error_from_lua(lua_State* L) {
 
 }  // namespace
 
+int pump_async_loop(lua_State* L) {
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "tide.async") != LUA_TTABLE) {  // never required: no loop
+    lua_pushinteger(L, 0);
+    return 1;
+  }
+  lua_getfield(L, -1, "_pump");
+  lua_call(L, 0, 1);
+  return 1;
+}
+
 bool step_async_loop(lua_State* L, int loop, double max_seconds) {
   loop = lua_absindex(L, loop);
   if (!lua_checkstack(L, 4)) throw Error(ErrorKind::OSError, "step_async_loop: no room on the Lua stack");

@@ -28,6 +28,11 @@ void* suspend_marker() noexcept;
 // tide error (Interrupted after Ctrl-C, InvalidState for a closed loop).
 // The stack is left as it was.
 bool step_async_loop(lua_State* L, int loop, double max_seconds);
+
+// A lua_CFunction for tide::Host::pump (run it under lua_pcall): one
+// non-blocking step of this state's default loop (async.loop()), if the
+// state has loaded tide.async and made one. Pushes how many tasks ran.
+int pump_async_loop(lua_State* L);
 // Never raises; cheap (a registry read), meant for error paths.
 bool task_stopping(lua_State* L) noexcept;
 

@@ -525,10 +525,11 @@ local function run_soon(loop)
 end
 
 -- Runs what is ready now; what becomes ready meanwhile runs next time.
+-- Returns how many tasks it ran.
 local function run_phase(loop)
   if loop.nsoon > 0 then run_soon(loop) end
   local n = loop.nready
-  if n == 0 then return end
+  if n == 0 then return 0 end
   local ready = loop.ready
   loop.ready, loop.nready = loop.spare, 0
   for i = 1, n do
@@ -549,6 +550,7 @@ local function run_phase(loop)
     end
   end
   loop.spare = ready
+  return n
 end
 C.run_phase = run_phase
 
@@ -898,7 +900,7 @@ function C.step(loop, max_wait)
     if wait_phase(loop, max_wait or 0) == THREAD_CANCELLED then
       error(tide.error("Cancelled", "the thread was cancelled"), 0)
     end
-    run_phase(loop)
+    return run_phase(loop)
   end)
   running = nil
   if not ok then error(err, 0) end
@@ -907,7 +909,7 @@ function C.step(loop, max_wait)
     loop.interrupted = nil
     error(stop, 0)
   end
-  return loop.ntasks > 0
+  return loop.ntasks > 0, err
 end
 
 function C.close(loop)

@@ -141,7 +141,7 @@ end
 
 -- One turn without blocking: waits at most max_seconds (default 0) for
 -- something when no task is ready, then runs the ready tasks. True while
--- the loop has tasks not done.
+-- the loop has tasks not done (and how many tasks this step ran).
 function Loop:step(max_seconds)
   check_timeout(max_seconds, 1, "step")
   return C.step(self, max_seconds)
@@ -163,6 +163,25 @@ function Loop:time() return monotonic() end
 Loop.__tostring = function(self)
   return ("async.Loop (%d task%s, %s)"):format(self.ntasks, self.ntasks == 1 and "" or "s",
     self.closed and "closed" or (C.running() == self and "running" or "idle"))
+end
+
+-- This Lua state's own loop, made on first use: the one an embedding host
+-- steps in Host::pump() (host/tide.hpp), for tasks spawned from outside any
+-- running loop with async.loop():spawn(fn).
+local default_loop
+function M.loop()
+  if not default_loop or default_loop.closed then default_loop = C.new_loop() end
+  return default_loop
+end
+
+-- Host::pump's turn of the default loop: runs what is ready, never waits.
+-- Returns how many tasks ran (0 when there is no default loop, or a loop is
+-- running in this state: pump was called from a task).
+function M._pump()
+  local loop = default_loop
+  if not loop or loop.closed or C.running() then return 0 end
+  local _, ran = C.step(loop, 0)
+  return ran or 0
 end
 
 function M.run(fn, ...)

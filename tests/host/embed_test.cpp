@@ -142,6 +142,26 @@ TEST_SUITE("embedding API") {
     CHECK(h.pump() == 0);  // nothing left: returns at once
   }
 
+  TEST_CASE("pump() steps the state's tide.async loop: its tasks advance, a sleeping one never blocks it") {
+    Host h;
+    h.run_string(R"(
+      local async = require "tide.async"
+      steps = 0
+      async.loop():spawn(function()
+        for i = 1, 3 do steps = i async.sleep(0) end
+        fut = require("tide.pool").default():submit(function() return 7 end)
+        got = async.await(fut)
+      end)
+      async.loop():spawn(function() async.sleep(3600) end))");
+    h.run_string("function get(name) return _G[name] end");
+    REQUIRE(pump_until(h, [&] { return h.call("get", {"got"}).at(0).is_integer(); }));
+    CHECK(h.call("get", {"steps"}).at(0).integer() == 3);
+    CHECK(h.call("get", {"got"}).at(0).integer() == 7);
+    auto t0 = std::chrono::steady_clock::now();
+    h.pump(0);  // the sleeper is all that is left
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  }
+
   TEST_CASE("a failing task throws its error from get(); timeouts and misuse are errors") {
     Host h;
     h.run_string("function fails() error('in the worker') end");

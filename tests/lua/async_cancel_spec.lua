@@ -13,8 +13,9 @@ local sync = require "tide.sync"
 -- Runs body(ready) in a task inside pcall, lets it reach its await, cancels
 -- it and checks: Cancelled was raised there, the pcall did not swallow it
 -- (nothing after it ran), the task is cancelled. `setup` (optional) runs in
--- the main task first and returns the body's argument.
-local function cancels_at(name, body, setup)
+-- the main task first and returns the body's argument; `teardown(arg)`
+-- (optional) runs at the end.
+local function cancels_at(name, body, setup, teardown)
   T.test("cancel at " .. name .. ": Cancelled raised there, not swallowed by pcall", function()
     async.run(function()
       local arg = setup and setup()
@@ -33,6 +34,7 @@ local function cancels_at(name, body, setup)
       T.falsy(after_pcall, "pcall swallowed the cancellation: " .. tostring(caught and caught[2]))
       T.truthy(t:cancelled())
       T.falsy(t:cancel())  -- done: cancel is false
+      if teardown then teardown(arg) end
     end)
   end)
 end
@@ -44,12 +46,12 @@ cancels_at("sleep(0) (ready, not yet run)", function() while true do async.sleep
 cancels_at("await of a task", function() async.await(async.spawn(forever)) end)
 cancels_at("await of a pool future", function(f) async.await(f) end,
            function() return require("tide.future").new() end)
-cancels_at("await of a thread", function(th) async.await(th) end,
+cancels_at("await of a thread", function(a) async.await(a.thread) end,
            function()
              local gate = sync.Event()
-             local th = thread.spawn(function(g) g:wait(30) end, gate)
-             return th
-           end)
+             return {gate = gate, thread = thread.spawn(function(g) g:wait(30) end, gate)}
+           end,
+           function(a) a.gate:set() a.thread:join() end)
 cancels_at("gather", function() async.gather(forever, forever) end)
 cancels_at("wait_for", function() async.wait_for(forever, 3600) end)
 cancels_at("an as_completed iterator", function() for _ in async.as_completed({async.spawn(forever)}) do end end)
