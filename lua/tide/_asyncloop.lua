@@ -41,6 +41,7 @@ local TIMEOUT = C.TIMEOUT
 -- A task is a table whose hot fields (read and written at every switch)
 -- live in its array part, at these slots; the others are named fields:
 --   fn, args, loop, id, name   what to run, where, and what to call it
+--   slot                       its index in loop.alive
 --   outcome, results, err, tb  how it ended ("completed"/"failed"/"cancelled")
 --   timer, release, release_arg, awaiting   what its current wait holds
 --   waiters, sub_fn/sub_arg, subs, callbacks   who is told when it is done
@@ -376,7 +377,7 @@ function C.new_loop()
     idle = {},                             -- entries that may have no waiter left
     fds = {}, nfds = 0, fd_dirty = false,  -- fd -> descriptor entry
     fdspec = {}, nfdspec = 0, fdorder = {}, fired = {}, revents = {},
-    alive = {}, ntasks = 0,                -- tasks not done
+    alive = {}, ntasks = 0,                -- tasks not done: alive[t.slot] == t
     failed = setmetatable({}, {__mode = "k"}),  -- failed tasks, maybe never retrieved
     task_count = 0,
     current = nil,
@@ -421,8 +422,11 @@ local function finish(loop, t, outcome, results, err)
   t.err = err
   t[CO] = nil
   t.fn, t.args = nil, nil
-  loop.alive[t] = nil
-  loop.ntasks = loop.ntasks - 1
+  local alive, n, slot = loop.alive, loop.ntasks, t.slot  -- swap-remove
+  local last = alive[n]
+  alive[slot], last.slot = last, slot
+  alive[n] = nil
+  loop.ntasks = n - 1
   if outcome == "failed" then
     setmetatable(t, FailedTask)
     loop.failed[t] = true
@@ -773,9 +777,11 @@ local function new_task(loop, fn, args)
     coroutine.create(task_main), READY, true, false, false, 0, false,  -- CO .. STARTED
     fn = fn, args = args or false, loop = loop, id = id,
     timer = false, release = false, release_arg = false, awaiting = false, sub_fn = false, sub_arg = false,
+    slot = 0,
   }, Task)
-  loop.alive[t] = true
-  loop.ntasks = loop.ntasks + 1
+  local n = loop.ntasks + 1
+  loop.alive[n], t.slot = t, n
+  loop.ntasks = n
   push_ready(loop, t)
   return t
 end
@@ -817,7 +823,11 @@ end
 C.cancel = cancel
 
 function C.cancel_all(loop, msg)
-  for t in pairs(loop.alive) do cancel(loop, t, msg) end
+  local alive = loop.alive
+  for i = loop.ntasks, 1, -1 do
+    local t = alive[i]
+    if t then cancel(loop, t, msg) end
+  end
 end
 
 -- Runs cancelled tasks until none is ready (they unwind in Lua: their

@@ -126,26 +126,36 @@ function Queue:put_nowait(item)
   append(self, item)
 end
 
+-- put and get keep their common case (room / an item there) inline: a
+-- producer and a consumer task exchange millions of items through them.
+local function put_wait(self, timeout)
+  if timeout == 0 then raise("Full", "the queue is full") end
+  local loop, t = current("async.Queue:put")
+  local deadline = timeout and monotonic() + timeout
+  repeat
+    local ok, v = wait_on(loop, t, self.putters, remaining(deadline))
+    if not ok then
+      if not self:full() then wake_one(self.putters) end  -- pass the room on
+      error(v, 0)
+    end
+    if self.closed then raise("Closed", "put to a closed queue") end
+    if v == TIMEOUT and self:full() then raise("Full", "the queue is full") end
+  until not self:full()
+end
+
 function Queue:put(item, timeout)
-  check_self(self, Queue, "put")
+  if getmetatable(self) ~= Queue then check_self(self, Queue, "put") end
   if item == nil then arg_error(1, "put", "nil is not a queue item") end
-  check_timeout(timeout, 2, "put")
+  if timeout ~= nil then check_timeout(timeout, 2, "put") end
   if self.closed then raise("Closed", "put to a closed queue") end
-  if self:full() then
-    if timeout == 0 then raise("Full", "the queue is full") end
-    local loop, t = current("async.Queue:put")
-    local deadline = timeout and monotonic() + timeout
-    repeat
-      local ok, v = wait_on(loop, t, self.putters, remaining(deadline))
-      if not ok then
-        if not self:full() then wake_one(self.putters) end  -- pass the room on
-        error(v, 0)
-      end
-      if self.closed then raise("Closed", "put to a closed queue") end
-      if v == TIMEOUT and self:full() then raise("Full", "the queue is full") end
-    until not self:full()
-  end
-  append(self, item)
+  local max = self.maxsize
+  if max > 0 and self.tail - self.head + 1 >= max then put_wait(self, timeout) end
+  local tail = self.tail + 1
+  self.items[tail] = item
+  self.tail = tail
+  self.unfinished = self.unfinished + 1
+  local g = self.getters
+  if g.n >= g.h then wake_one(g) end
 end
 
 function Queue:get_nowait()
@@ -157,25 +167,41 @@ function Queue:get_nowait()
   return take(self)
 end
 
-function Queue:get(timeout)
-  check_self(self, Queue, "get")
-  check_timeout(timeout, 1, "get")
-  if self.tail < self.head then
+local function get_wait(self, timeout)
+  if self.closed then raise("Closed", "get from a closed queue") end
+  if timeout == 0 then raise("Empty", "the queue is empty") end
+  local loop, t = current("async.Queue:get")
+  local deadline = timeout and monotonic() + timeout
+  repeat
     if self.closed then raise("Closed", "get from a closed queue") end
-    if timeout == 0 then raise("Empty", "the queue is empty") end
-    local loop, t = current("async.Queue:get")
-    local deadline = timeout and monotonic() + timeout
-    repeat
-      if self.closed then raise("Closed", "get from a closed queue") end
-      local ok, v = wait_on(loop, t, self.getters, remaining(deadline))
-      if not ok then
-        if self.tail >= self.head then wake_one(self.getters) end  -- pass the item on
-        error(v, 0)
-      end
-      if v == TIMEOUT and self.tail < self.head then raise("Empty", "the queue is empty") end
-    until self.tail >= self.head
+    local ok, v = wait_on(loop, t, self.getters, remaining(deadline))
+    if not ok then
+      if self.tail >= self.head then wake_one(self.getters) end  -- pass the item on
+      error(v, 0)
+    end
+    if v == TIMEOUT and self.tail < self.head then raise("Empty", "the queue is empty") end
+  until self.tail >= self.head
+end
+
+function Queue:get(timeout)
+  if getmetatable(self) ~= Queue then check_self(self, Queue, "get") end
+  if timeout ~= nil then check_timeout(timeout, 1, "get") end
+  local head = self.head
+  if self.tail < head then
+    get_wait(self, timeout)
+    head = self.head
   end
-  return take(self)
+  local items = self.items
+  local item = items[head]
+  items[head] = nil
+  if head == self.tail then
+    self.head, self.tail = 1, 0
+  else
+    self.head = head + 1
+  end
+  local p = self.putters
+  if p.n >= p.h then wake_one(p) end
+  return item
 end
 
 function Queue:task_done()

@@ -152,7 +152,7 @@ Loop.__close = Loop.close
 
 function Loop:tasks()
   local out = {}
-  for t in pairs(self.alive) do out[#out + 1] = t end
+  for i = 1, self.ntasks do out[i] = self.alive[i] end
   return out
 end
 

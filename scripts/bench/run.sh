@@ -11,7 +11,7 @@ tide=$build/tide
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)   cpus: $(nproc)"
 
 status=0
-for lua in "$here"/w*.lua "$here"/codec.lua "$here"/pipe.lua; do
+for lua in "$here"/w*.lua "$here"/codec.lua "$here"/pipe.lua "$here"/async_*.lua; do
   # A hang is a result to report, not a reason to block the whole run.
   timeout 120 "$tide" "$lua" || { echo "FAILED ($?): $tide $lua" >&2; status=1; }
 done
