@@ -52,4 +52,10 @@ T.test("async_pool_map: the loop ticks while it awaits the pool's results", func
   T.eq(lines[#lines], "squares: 1 4 9 16 25 36 49 64")
 end)
 
+T.test("readme_async: the README's tide.async example prints what it says", function()
+  local code, out, err = example("readme_async.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "9\tslept\ngot\t1\ngot\t2\ngot\t3\nfalse\tTimeout\n")
+end)
+
 T.done()
