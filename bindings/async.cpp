@@ -18,12 +18,18 @@
 //         "connection" (nil for anything else) and a light userdata naming
 //         the object (two handles of one object give the same id)
 //   exit_fd(process) -> fd  readable when the child may have ended (-1: not running)
+//   pidfd_open(pid) -> fd  readable when that process exits (any process)
 //   run_callbacks()        runs due tide.future done callbacks (a loop turn)
 //   hold_cancel() -> bool  true when the OS thread was cancelled; then takes
 //         the cancel hook off this state, so the loop can unwind its tasks
 //   POLLIN, POLLOUT
 //   SUSPEND                what every await yields (runtime/async_task.hpp)
 #include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
 
 #include <cmath>
 #include <vector>
@@ -271,6 +277,20 @@ int l_exit_fd(lua_State* L) {
   return 1;
 }
 
+// pidfd_open(pid) -> a descriptor that becomes readable when the process
+// exits (close-on-exec; close it with tide.os.close). OSError (ESRCH when
+// there is no such process).
+int l_pidfd_open(lua_State* L) {
+  lua_Integer pid = check_integer(L, 1);
+  if (pid <= 0 || pid > INT32_MAX) arg_error(L, 1, "pid must be a positive process id");
+  return protect(L, [&] {
+    int fd = static_cast<int>(syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+    if (fd < 0) throw_os_error("pidfd_open", errno);
+    lua_pushinteger(L, fd);
+    return 1;
+  });
+}
+
 int l_run_callbacks(lua_State* L) {
   runtime::run_due_callbacks(L);
   return 0;
@@ -282,7 +302,7 @@ const luaL_Reg kWaiterMethods[] = {{"watch", m_watch}, {"unwatch", m_unwatch}, {
 const luaL_Reg kFunctions[] = {{"Waiter", l_Waiter},         {"resume", l_resume},
                                {"set_stopping", l_set_stopping}, {"classify", l_classify},
                                {"exit_fd", l_exit_fd},       {"run_callbacks", l_run_callbacks},
-                               {"hold_cancel", l_hold_cancel},
+                               {"hold_cancel", l_hold_cancel}, {"pidfd_open", l_pidfd_open},
                                {nullptr, nullptr}};
 
 }  // namespace

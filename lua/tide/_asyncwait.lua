@@ -113,6 +113,38 @@ end
 function W.readable(x, timeout) return ready_for(x, timeout, POLLIN, "async.readable") end
 function W.writable(x, timeout) return ready_for(x, timeout, POLLOUT, "async.writable") end
 
+-- A to-be-closed value closing a descriptor of ours (a pidfd).
+local FdCloser = {__close = function(c) require("tide.os").close(c.fd) end}
+
+-- Suspends t until process `pid` has exited (it is not reaped: whoever owns
+-- it reaps it); true, or false at the timeout. OSError (ESRCH) when there is
+-- no such process. What async.subprocess's Popen:wait will build on.
+function W.wait_exit(loop, t, pid, timeout)
+  local closer <close> = setmetatable({fd = native.pidfd_open(pid)}, FdCloser)
+  return wait_fd(loop, t, closer.fd, POLLIN, timeout) ~= false
+end
+
+-- async.waitpid(pid, [timeout]): tide.os.waitpid(pid) without blocking the
+-- loop: pid, status once the child exited (reaped here); Timeout at the
+-- timeout (the child is left alone).
+function W.waitpid(pid, timeout)
+  if math.type(pid) ~= "integer" or pid <= 0 then C.arg_error(1, "async.waitpid", "a child's process id expected") end
+  C.check_timeout(timeout, 2, "async.waitpid")
+  local loop, t = C.current("async.waitpid")
+  local os_ = require "tide.os"
+  local deadline = timeout and monotonic() + timeout
+  while true do
+    local r, status = os_.waitpid(pid, os_.WNOHANG)
+    if r == pid then return r, status end
+    local left = remaining(deadline)
+    if left == 0 or not W.wait_exit(loop, t, pid, left) then
+      r, status = os_.waitpid(pid, os_.WNOHANG)
+      if r == pid then return r, status end
+      raise("Timeout", "async.waitpid: the child did not exit in time")
+    end
+  end
+end
+
 -- -------------------------------------------------- futures, threads, processes
 
 -- Suspends t until x (of `kind`) is done: true, or false at the timeout.

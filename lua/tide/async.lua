@@ -444,6 +444,7 @@ end
 
 M.get, M.put, M.recv = W.get, W.put, W.recv
 M.readable, M.writable = W.readable, W.writable
+M.waitpid = W.waitpid
 
 -- ------------------------------------------------------------- generators
 -- async.iter(fn, ...): an async generator. fn(...) runs in a coroutine of

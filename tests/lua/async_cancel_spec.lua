@@ -67,6 +67,14 @@ cancels_at("async.put to a full tide.queue", function(q) async.put(q, 2) end,
            function() local q = require("tide.queue").Queue(1) q:put(1) return q end)
 cancels_at("async.recv", function(c) async.recv(c) end, function() local a = require("tide.pipe").Pipe() return a end)
 cancels_at("async.readable", function(fd) async.readable(fd) end, function() return (require("tide.os").pipe()) end)
+cancels_at("async.waitpid", function(a) async.waitpid(a.pid) end,
+           function()
+             local os_, go = require "tide.os", sync.Event()
+             local pid = os_.fork()
+             if pid == 0 then go:wait(30) os_._exit(0) end
+             return {pid = pid, go = go}
+           end,
+           function(a) a.go:set() require("tide.os").waitpid(a.pid) end)
 cancels_at("an async.iter generator's await", function()
   for _ in async.iter(function() forever() coroutine.yield(1) end) do end
 end)

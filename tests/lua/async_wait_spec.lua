@@ -244,6 +244,32 @@ T.test("descriptors and futures awaited at once: each completes (one wait watche
   end)
 end)
 
+T.test("async.waitpid awaits a forked child's exit while another task runs; Timeout; bad pid", function()
+  async.run(function()
+    local go = sync.Event()
+    local pid = os_.fork()
+    if pid == 0 then
+      go:wait(30)
+      os_._exit(3)
+    end
+    local tick = ticker()
+    async.spawn(function() while tick.n < 3 do async.sleep(0) end go:set() end)
+    local r, status = async.waitpid(pid)
+    T.eq(r, pid)
+    T.eq(os_.waitstatus_to_exitcode(status), 3)
+    tick.stop = true
+    async.await(tick.task)
+    local stay = sync.Event()
+    local pid2 = os_.fork()
+    if pid2 == 0 then stay:wait(30) os_._exit(0) end
+    T.raises("Timeout", async.waitpid, pid2, 0.01)
+    stay:set()
+    T.eq(async.waitpid(pid2), pid2)
+    T.raises("ArgumentError", async.waitpid, 0)
+    T.raises("OSError", async.waitpid, pid2)  -- reaped already: no such child
+  end)
+end)
+
 T.test("a loop inside a worker thread awaits futures and queues like the main one", function()
   local q = queue.Queue()
   local th = thread.spawn(function(q)

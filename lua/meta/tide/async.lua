@@ -174,6 +174,13 @@ function tide.async.readable(fd, timeout) end
 ---@return boolean ready True when ready, false at the timeout.
 function tide.async.writable(fd, timeout) end
 
+---`tide.os.waitpid(pid)` without blocking the loop: suspends the task until the child exits (through a pidfd), reaps it and returns what `tide.os.waitpid` returns. Raises `Timeout` at the timeout (the child is left running), `OSError` when `pid` is not a child of this process, `ArgumentError` for a bad pid.
+---@param pid integer The child's process id (from `tide.os.fork`).
+---@param timeout? number Seconds; forever when nil.
+---@return integer pid The child's process id.
+---@return integer status Its wait status (see `tide.os.waitstatus_to_exitcode`).
+function tide.async.waitpid(pid, timeout) end
+
 -- ---------------------------------------------------------------- primitives
 
 ---A FIFO queue for the tasks of a loop. `put`/`get` suspend the task while full/empty; the `_nowait` forms and `close` work anywhere in the state.
