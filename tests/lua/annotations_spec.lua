@@ -150,9 +150,12 @@ local function module_problems(mdl, name, mod, submodules)
   for f in pairs(funcs) do
     if type(mod[f]) ~= "function" then problems[#problems + 1] = name .. "." .. f .. ": annotated, but not a function" end
   end
-  for f in pairs(fields) do
-    if not PENDING[name .. "." .. f] and mod[f] == nil then
-      problems[#problems + 1] = name .. "." .. f .. ": annotated field is nil"
+  for _, f in ipairs(ann.fields) do
+    local value = not PENDING[name .. "." .. f.name] and mod[f.name]
+    if value == nil then
+      problems[#problems + 1] = name .. "." .. f.name .. ": annotated field is nil"
+    elseif type(value) == "table" and submodule[f.name] and f.type ~= name .. "." .. f.name then
+      problems[#problems + 1] = name .. "." .. f.name .. ": submodule annotated as " .. f.type
     end
   end
   table.sort(problems)
@@ -287,6 +290,7 @@ T.test("the coverage checks report every kind of gap", function()
     "---@class tide.fake",
     "---@field limit integer A field.",
     "---@field gone integer A field the module lacks.",
+    "---@field sub tide.wrong A submodule, annotated with the wrong type.",
     "tide.fake = {}",
     "---A class.",
     "---@class tide.fake.C",
@@ -311,15 +315,17 @@ T.test("the coverage checks report every kind of gap", function()
   T.eq(#fake.errors, 0, "synthetic annotations parse: " .. table.concat(fake.errors, "; "))
   local methods = {a = print, b = print, __close = print}
   local mod = {
-    limit = 3, extra = true, new = print, Other = print,
+    limit = 3, extra = true, new = print, Other = print, sub = {}, other = {},
     C = function() return setmetatable({}, {__index = function(_, k) return methods[k] end}) end,
   }
-  T.same(module_problems(fake, "tide.fake", mod), {
+  T.same(module_problems(fake, "tide.fake", mod, {"tide.fake.sub", "tide.fake.other"}), {
     "tide.fake.Other: function not annotated",
     "tide.fake.extra: field not annotated",
     "tide.fake.gone: annotated field is nil",
     "tide.fake.new: function not annotated",
     "tide.fake.old: annotated, but not a function",
+    "tide.fake.other: submodule not annotated as a ---@field",
+    "tide.fake.sub: submodule annotated as tide.wrong",
   })
   local factories = {{module = "tide.fake", class = "tide.fake.C", ctor = "C", make = function(m) return m.C() end}}
   T.same(class_problems(fake, "tide.fake", mod, factories), {

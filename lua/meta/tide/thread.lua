@@ -28,7 +28,7 @@ tide.thread = {}
 ---@field daemon boolean Whether the thread is cancelled rather than joined at host exit (assignable until it starts).
 local Thread = {}
 
----A thread that runs its function once after a delay, unless cancelled first (Python's `threading.Timer`).
+---A thread that runs its function once after a delay, unless cancelled first (Python's `threading.Timer`); `join()` after `cancel()` returns nothing.
 ---@class tide.thread.Timer: tide.thread.Thread
 local Timer = {}
 
