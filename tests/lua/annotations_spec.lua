@@ -274,7 +274,8 @@ T.test("tide.ErrorKind lists exactly the error kinds", function()
   local problems = {}
   for k in pairs(kinds) do if not annotated[k] then problems[#problems + 1] = k .. ": not in tide.ErrorKind" end end
   for k in pairs(annotated) do
-    if not kinds[k] then problems[#problems + 1] = k .. ": annotated, but not a kind" end
+    if not kinds[k] then problems[#problems + 1] = k .. ": annotated, but not a kind"
+    elseif not tide.is_error(tide.error(k, "m"), k) then problems[#problems + 1] = k .. ": tide.error rejects it" end
   end
   table.sort(problems)
   fail_list("error kinds", problems)
