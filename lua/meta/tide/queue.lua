@@ -62,7 +62,7 @@ function Queue:put_nowait(item) end
 ---@return any item The item.
 function Queue:get(timeout) end
 
----Removes and returns an item without waiting; raises `Empty` when there is none.
+---Removes and returns an item without waiting; raises `Empty` when there is none, `Closed` once closed and drained.
 ---@return any item The item.
 function Queue:get_nowait() end
 
@@ -121,7 +121,7 @@ function SimpleQueue:put_nowait(item) end
 ---@return any item The item.
 function SimpleQueue:get(timeout) end
 
----Removes and returns an item without waiting; raises `Empty` when there is none.
+---Removes and returns an item without waiting; raises `Empty` when there is none, `Closed` once closed and drained.
 ---@return any item The item.
 function SimpleQueue:get_nowait() end
 
