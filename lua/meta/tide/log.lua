@@ -14,6 +14,7 @@ tide.log = {}
 ---| "warn" # Something looks wrong (the default level).
 ---| "warning" # Same as "warn" (what `get_level` returns for it).
 ---| "error" # Something failed.
+---| "err" # Same as "error".
 ---| "critical" # Only critical records (tide logs none today).
 ---| "off" # Nothing.
 
