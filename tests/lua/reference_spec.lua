@@ -78,6 +78,13 @@ T.test("the reference covers every annotated module, function, method and error 
   T.falsy(ref:find("_forkserver_probe", 1, true), "@private functions are left out")
 end)
 
+T.test("every annotation file is valid Lua that returns its module table", function()
+  for _, path in ipairs(gen.meta_files(source)) do
+    local chunk = assert(loadfile(path))
+    T.eq(type(chunk()), "table", path .. " returns a table")
+  end
+end)
+
 -- ---- the parser and renderer on synthetic annotations ----------------------
 
 local SAMPLE = [[
