@@ -61,11 +61,11 @@ Error error_from_lua(lua_State* L) {
 
 int pump_async_loop(lua_State* L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, "tide.async") != LUA_TTABLE) {  // never required: no loop
+  if (lua_getfield(L, -1, "tide._asyncloop") != LUA_TTABLE) {  // tide.async never used: no loop
     lua_pushinteger(L, 0);
     return 1;
   }
-  lua_getfield(L, -1, "_pump");
+  lua_getfield(L, -1, "pump");
   lua_call(L, 0, 1);
   return 1;
 }

@@ -14,6 +14,7 @@
 ---@field subprocess tide.subprocess Running external commands (loaded on first use).
 ---@field signal tide.signal Signal handlers and sending signals (loaded on first use).
 ---@field os tide.os Python-style `os` process and descriptor calls (loaded on first use).
+---@field async tide.async Tasks on an event loop that await futures, threads, processes, queues, pipes and descriptors (loaded on first use).
 ---@field log tide.log Logging through the host's logger (loaded on first use).
 local tide = {}
 

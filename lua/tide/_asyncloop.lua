@@ -941,4 +941,22 @@ function C.close(loop)
 end
 
 C.Leave = Leave
+
+-- This state's default loop (async.loop()), made on first use.
+local default_loop
+function C.default_loop()
+  if not default_loop or default_loop.closed then default_loop = C.new_loop() end
+  return default_loop
+end
+
+-- tide::Host::pump's turn of the default loop (runtime::pump_async_loop):
+-- runs what is ready, never waits. Returns how many tasks ran (0 without a
+-- default loop, or when a loop runs in this state: pump called from a task).
+function C.pump()
+  local loop = default_loop
+  if not loop or loop.closed or running then return 0 end
+  local _, ran = C.step(loop, 0)
+  return ran or 0
+end
+
 return C

@@ -338,7 +338,7 @@ Lock.__tostring = function(self) return "async.Lock (" .. (self.held and "locked
 
 local Semaphore = {__name = "tide.async.Semaphore"}
 Semaphore.__index = Semaphore
-local BoundedSemaphore = setmetatable({__name = "tide.async.BoundedSemaphore"}, {__index = Semaphore})
+local BoundedSemaphore = {__name = "tide.async.BoundedSemaphore"}  -- Semaphore's methods, copied below
 BoundedSemaphore.__index = BoundedSemaphore
 
 local function new_semaphore(mt, n, fname)
@@ -402,7 +402,9 @@ end
 
 Semaphore.with, Semaphore.guard = with, guard
 Semaphore.__tostring = function(self) return ("async.Semaphore (value %d)"):format(self.value) end
-BoundedSemaphore.__tostring = Semaphore.__tostring
+for k, v in pairs(Semaphore) do
+  if k ~= "__name" and k ~= "__index" then BoundedSemaphore[k] = v end
+end
 
 -- -------------------------------------------------------------- Condition
 

@@ -111,9 +111,11 @@ local methods = {}
 for k, v in pairs(Task) do
   if type(k) == "string" and k:sub(1, 2) ~= "__" then methods[k] = v end
 end
-Task.__index = function(t, k)
-  if k == "name" then return "Task-" .. rawget(t, "id") end
-  return methods[k]
+local raw_get = rawget
+Task.__index = function(t, k)  -- (methods is its first upvalue: the annotations spec reads it)
+  local m = methods[k]
+  if m ~= nil or k ~= "name" then return m end
+  return "Task-" .. raw_get(t, "id")
 end
 for k, v in pairs(Task) do FailedTask[k] = v end
 
@@ -168,21 +170,7 @@ end
 -- This Lua state's own loop, made on first use: the one an embedding host
 -- steps in Host::pump() (host/tide.hpp), for tasks spawned from outside any
 -- running loop with async.loop():spawn(fn).
-local default_loop
-function M.loop()
-  if not default_loop or default_loop.closed then default_loop = C.new_loop() end
-  return default_loop
-end
-
--- Host::pump's turn of the default loop: runs what is ready, never waits.
--- Returns how many tasks ran (0 when there is no default loop, or a loop is
--- running in this state: pump was called from a task).
-function M._pump()
-  local loop = default_loop
-  if not loop or loop.closed or C.running() then return 0 end
-  local _, ran = C.step(loop, 0)
-  return ran or 0
-end
+M.loop = C.default_loop
 
 function M.run(fn, ...)
   check_function(fn, 1, "async.run")

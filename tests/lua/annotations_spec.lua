@@ -54,6 +54,19 @@ local FACTORIES = {
   {module = "tide.shared", class = "tide.shared.Value", ctor = "Value", make = function(m) return m.Value("int") end},
   {module = "tide.shared", class = "tide.shared.Array", ctor = "Array", make = function(m) return m.Array("int", 1) end},
   {module = "tide.shared", class = "tide.shared.Table", ctor = "Table", make = function(m) return m.Table() end},
+  {module = "tide.async", class = "tide.async.Task", make = function(m) return m.new_loop():spawn(function() end) end,
+   done = function(t) t.loop:close() end},
+  {module = "tide.async", class = "tide.async.Loop", make = function(m) return m.new_loop() end,
+   done = function(l) l:close() end},
+  {module = "tide.async", class = "tide.async.Timeout", make = function(m) return m.run(function() return m.timeout() end) end},
+  {module = "tide.async", class = "tide.async.Iter", make = function(m) return (m.iter(function() end)) end},
+  {module = "tide.async", class = "tide.async.Queue", ctor = "Queue", make = function(m) return m.Queue() end},
+  {module = "tide.async", class = "tide.async.Event", ctor = "Event", make = function(m) return m.Event() end},
+  {module = "tide.async", class = "tide.async.Lock", ctor = "Lock", make = function(m) return m.Lock() end},
+  {module = "tide.async", class = "tide.async.Semaphore", ctor = "Semaphore", make = function(m) return m.Semaphore() end},
+  {module = "tide.async", class = "tide.async.BoundedSemaphore", ctor = "BoundedSemaphore",
+   make = function(m) return m.BoundedSemaphore() end},
+  {module = "tide.async", class = "tide.async.Condition", ctor = "Condition", make = function(m) return m.Condition() end},
 }
 
 -- ---- helpers -----------------------------------------------------------------
