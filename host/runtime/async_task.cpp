@@ -61,7 +61,7 @@ Error error_from_lua(lua_State* L) {
 
 int pump_async_loop(lua_State* L) {
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-  if (lua_getfield(L, -1, "tide._asyncloop") != LUA_TTABLE) {  // tide.async never used: no loop
+  if (lua_getfield(L, -1, "tide._asyncrun") != LUA_TTABLE) {  // tide.async never used: no loop
     lua_pushinteger(L, 0);
     return 1;
   }

@@ -9,12 +9,13 @@ local STATE <const>, STOP <const>, GEN <const>, STARTED <const> = 2, 5, 6, 7
 local tide = require "tide"
 local native = require "tide._async"
 local C = require "tide._asyncloop"
+local X = require "tide._asyncwatch"
 
 local is_error = tide.is_error
 local monotonic = tide.monotonic
 local classify = native.classify
 local TIMEOUT, DONE = C.TIMEOUT, C.DONE
-local POLLIN, POLLOUT = C.POLLIN, C.POLLOUT
+local POLLIN, POLLOUT = X.POLLIN, X.POLLOUT
 local raise = C.raise
 
 local W = {}
@@ -75,9 +76,9 @@ end
 -- timeout.
 local function wait_fd(loop, t, fd, events, timeout)
   if t[STOP] then error(C.cancelled_error(), 0) end
-  local e = C.fd_entry(loop, fd)
+  local e = X.fd_entry(loop, fd)
   C.wl_push(events == POLLIN and e.r or e.w, t)
-  t.release, t.release_arg = C.release_fd, e
+  t.release, t.release_arg = X.release_fd, e
   local v = C.suspend(loop, t, timeout)
   if v == TIMEOUT then return false end
   return v
@@ -165,9 +166,9 @@ function W.wait_done(loop, t, x, kind, id, timeout)
     t.awaiting = x
   elseif kind == "future" or kind == "thread" then
     if kind == "thread" and x:status() == "new" then raise("InvalidState", "cannot await a thread that was not started") end
-    local e = C.entry_for(loop, x, id, false, true)
+    local e = X.entry_for(loop, x, id, false, true)
     C.wl_push(e, t)
-    t.release, t.release_arg = C.release_entry, e
+    t.release, t.release_arg = X.release_entry, e
     if kind == "future" then t.awaiting = x end
   else  -- a process: its exit descriptor
     local deadline = timeout and monotonic() + timeout
@@ -199,7 +200,7 @@ function W.subscribe(loop, x, kind, id, fn, arg)
     end
     subs[#subs + 1], subs[#subs + 2] = fn, arg
   elseif kind == "future" or kind == "thread" then
-    local e = C.entry_for(loop, x, id, false, true)
+    local e = X.entry_for(loop, x, id, false, true)
     local subs = e.subs
     if not subs then
       subs = {}
@@ -225,9 +226,9 @@ end
 
 local function wait_queue(loop, t, q, id, room, timeout)
   if t[STOP] then error(C.cancelled_error(), 0) end
-  local e = C.entry_for(loop, q, id, room, false)
+  local e = X.entry_for(loop, q, id, room, false)
   C.wl_push(e, t)
-  t.release, t.release_arg = C.release_entry, e
+  t.release, t.release_arg = X.release_entry, e
   return C.suspend(loop, t, timeout) ~= TIMEOUT
 end
 

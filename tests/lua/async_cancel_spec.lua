@@ -65,7 +65,8 @@ cancels_at("Condition:wait", function(c) c:acquire() c:wait() end, function() re
 cancels_at("async.get of a tide.queue", function(q) async.get(q) end, function() return require("tide.queue").Queue() end)
 cancels_at("async.put to a full tide.queue", function(q) async.put(q, 2) end,
            function() local q = require("tide.queue").Queue(1) q:put(1) return q end)
-cancels_at("async.recv", function(c) async.recv(c) end, function() local a = require("tide.pipe").Pipe() return a end)
+cancels_at("async.recv", function(ends) async.recv(ends[1]) end,
+           function() return {require("tide.pipe").Pipe()} end)  -- both ends kept: no end of stream
 cancels_at("async.readable", function(fd) async.readable(fd) end, function() return (require("tide.os").pipe()) end)
 cancels_at("async.waitpid", function(a) async.waitpid(a.pid) end,
            function()

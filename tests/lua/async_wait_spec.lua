@@ -162,7 +162,10 @@ T.test("async.get from a queue fed by a process; several tasks share a queue", f
     local p = process.spawn(function(q) for i = 1, 20 do q:put(i) end end, q)
     local got = {}
     local function consumer()
-      for _ = 1, 10 do got[#got + 1] = async.get(q) end
+      for _ = 1, 10 do
+        local v = async.get(q)  -- (not got[#got + 1] = ...: # is read before the await)
+        got[#got + 1] = v
+      end
     end
     async.gather(consumer, consumer)
     table.sort(got)
