@@ -39,23 +39,32 @@ Waiter::~Waiter() {
   shm::free_beacon(beacon_);
 }
 
+// The registration is recorded first (the map may throw), then made with
+// the source (which may throw too: then it is forgotten again), so a
+// watcher is never registered with a source without being known here.
 Waiter::Token Waiter::add(Ref<Object> source, Kind kind) {
   check_owner(owner_);
-  regs_.reserve(regs_.size() + 1);  // nothing can fail after the watch
   shm::Watcher* w = shm::new_watcher(beacon_);
   Token token = shm::Arena::get().offset_of(w);
+  Object* s = source.get();
   try {
-    switch (kind) {
-      case Kind::Future: static_cast<future::Future*>(source.get())->watch(w); break;
-      case Kind::QueueItems: static_cast<queue::Queue*>(source.get())->watch_items(w); break;
-      case Kind::QueueRoom: static_cast<queue::Queue*>(source.get())->watch_room(w); break;
-      case Kind::Thread: static_cast<Thread*>(source.get())->completion().watch(w); break;
-    }
+    regs_.emplace(token, Registration{std::move(source), kind, w});
   } catch (...) {
     shm::free_watcher(w);
     throw;
   }
-  regs_.emplace(token, Registration{std::move(source), kind, w});
+  try {
+    switch (kind) {
+      case Kind::Future: static_cast<future::Future*>(s)->watch(w); break;
+      case Kind::QueueItems: static_cast<queue::Queue*>(s)->watch_items(w); break;
+      case Kind::QueueRoom: static_cast<queue::Queue*>(s)->watch_room(w); break;
+      case Kind::Thread: static_cast<Thread*>(s)->completion().watch(w); break;
+    }
+  } catch (...) {
+    regs_.erase(token);
+    shm::free_watcher(w);
+    throw;
+  }
   return token;
 }
 

@@ -55,7 +55,7 @@ struct FutureData {
   std::uint32_t failure_kind = 0;
   std::uint32_t raw_error = 0;  // set_exception(tide error): raise it as is
   std::uint64_t done_stamp = 0;
-  shm::RobustMutex watch_mutex;             // guards watchers
+  shm::RobustMutex watch_mutex;             // guards watchers; a leaf: nothing is locked under it
   shm::WatchSet watchers;                   // fired once, at the final state
   std::atomic<std::uint32_t> watched{0};    // 1 once anyone watched (the completer's hint)
   FutureData() noexcept {

@@ -99,8 +99,9 @@ inline constexpr std::uint32_t kInlineKey = 16;
 // Locks: a FIFO (Queue, SimpleQueue) has two, so that producers and
 // consumers do not contend: put_mutex guards the tail end (tail, writing
 // slots, the item watchers), get_mutex the head end (head, reading slots,
-// the room watchers). Replacing the ring needs both (put_mutex first), and
-// so does close (it fires both watcher lists, put_mutex first). A LifoQueue or
+// the room watchers). Replacing the ring needs both (put_mutex first);
+// close takes them one after the other, never nested (it fires both watcher
+// lists). Firing a watcher (shm::fire) takes no lock. A LifoQueue or
 // PriorityQueue changes one end only, so every operation takes put_mutex.
 // Fields are grouped by who writes them, one cache line per group.
 //
