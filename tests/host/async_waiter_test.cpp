@@ -265,3 +265,25 @@ TEST_CASE("a fork child's copy of a waiter refuses to wait (the parent's watches
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("watching and unwatching leaves nothing in the arena (fired, retired and pending watchers)") {
+  tide::shm::Arena& arena = tide::shm::Arena::get();
+  Future::create();  // the tree's shared word exists from here on
+  std::int64_t before = arena.bytes_in_use();
+  std::vector<Ref<Future>> futs;
+  for (int i = 0; i < 1000; ++i) futs.push_back(Future::create());
+  {
+    Waiter w;
+    std::vector<Waiter::Token> tokens;
+    for (auto& f : futs) tokens.push_back(w.watch_future(f.get()));
+    for (int i = 0; i < 500; ++i) futs[static_cast<std::size_t>(i)]->complete(completed());  // fired, not taken
+    for (int i = 0; i < 250; ++i) w.unwatch(tokens[static_cast<std::size_t>(i)]);  // retired while queued
+    std::vector<Waiter::Token> fired;
+    w.wait(Deadline::after(0), {}, fired);
+    CHECK(fired.size() == 250);
+    for (auto t : tokens) w.unwatch(t);
+    CHECK(w.watching() == 0);
+  }  // the rest (never fired) go with the waiter
+  futs.clear();  // each future frees its watcher list with it
+  CHECK(arena.bytes_in_use() == before);
+}

@@ -273,6 +273,20 @@ T.test("async.waitpid awaits a forked child's exit while another task runs; Time
   end)
 end)
 
+T.test("blocking tide calls inside a task still work (they block the loop meanwhile)", function()
+  local p <close> = pool.ThreadPool{workers = 1}
+  async.run(function()
+    local q = queue.Queue()
+    local th = thread.spawn(function(q) q:put("blocking get") end, q)
+    T.eq(q:get(), "blocking get")           -- a tide.queue get, not async.get
+    T.eq(p:submit(function() return 5 end):result(), 5)  -- a future's result()
+    tide.sleep(0.001)
+    T.eq(th:join(), nil)
+    local other = async.spawn(function() return "still scheduled" end)
+    T.eq(async.await(other), "still scheduled")
+  end)
+end)
+
 T.test("a loop inside a worker thread awaits futures and queues like the main one", function()
   local q = queue.Queue()
   local th = thread.spawn(function(q)
