@@ -276,7 +276,10 @@ local function finish(loop, t, outcome, results, err)
   if outcome == "failed" then
     setmetatable(t, FailedTask)
     loop.failed[t] = true
-    if is_error(err, "Interrupted") then loop.interrupted = loop.interrupted or err end
+    if is_error(err, "Interrupted") then  -- Ctrl-C: the loop reports it (run raises it), not the task
+      loop.interrupted = loop.interrupted or err
+      t.retrieved = true
+    end
   end
   local waiters = t.waiters
   if waiters then

@@ -232,6 +232,21 @@ T.test("Ctrl-C in async.run cancels the tasks (they unwind) and raises Interrupt
   T.truthy(err)
 end)
 
+T.test("Ctrl-C during a blocking tide call inside a task ends the run with Interrupted too", function()
+  local killer = interrupt_main_when_blocked()
+  local other_unwound = false
+  T.raises("Interrupted", async.run, function()
+    async.spawn(function()
+      local c <close> = setmetatable({}, {__close = function() other_unwound = true end})
+      async.sleep(3600)
+    end)
+    async.sleep(0)
+    sync.Event():wait()  -- tide.sync: blocks the loop (and the thread) until Ctrl-C
+  end)
+  killer:join()
+  T.truthy(other_unwound)
+end)
+
 T.test("Ctrl-C while tasks only switch (no blocking wait) also ends the run with Interrupted", function()
   local code, out, err = T.run_tide([[-e '
     local async = require "tide.async"
