@@ -447,8 +447,10 @@ end
 -- Requests t's cancellation; `origin` names a timeout scope that did it.
 local function cancel(loop, t, msg, origin)
   if t[STATE] == DONE then return false end
+  -- The first cancellation names the origin: a timeout scope firing while
+  -- the task already unwinds another cancellation must not claim it.
+  if not t[STOP] then t.cancel_origin = origin end
   t[STOP] = true
-  t.cancel_origin = origin
   local err = cancelled_error(msg)
   local st = t[STATE]
   if st == SUSPENDED then

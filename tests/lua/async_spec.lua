@@ -267,6 +267,26 @@ T.test("nested timeout scopes: the inner one's Timeout is caught inside the oute
   end)
 end)
 
+T.test("a scope expiring while a task unwinds a user's cancel does not turn it into Timeout", function()
+  async.run(function()
+    local c = async.Condition()
+    local scope_fired = async.Event()
+    local t = async.spawn(function()
+      local scope <close> = async.timeout(0.02)
+      c:acquire()
+      c:wait()  -- cancelled here; then it must take the lock back, held below
+    end)
+    async.sleep(0) async.sleep(0)
+    c:acquire()          -- t waits on the condition; the lock is ours now
+    t:cancel("by the user")
+    async.sleep(0.05)    -- t's scope expires while t waits for the lock (time is the subject)
+    c:release()
+    local ok, err = pcall(async.await, t)
+    T.falsy(ok); T.eq(err.kind, "Cancelled"); T.eq(err.message, "by the user")
+    T.truthy(t:cancelled())
+  end)
+end)
+
 T.test("a timeout scope can be rescheduled", function()
   async.run(function()
     local ok, err = pcall(function()
