@@ -186,6 +186,8 @@ Ref<ThreadPool> default_pool() {
 
 // ---- module functions --------------------------------------------------------
 
+const char* const kPoolOptions[] = {"workers", "initializer", "initargs", "max_tasks_per_worker", "name", nullptr};
+
 // ThreadPool{workers=?, initializer=?, initargs=?, max_tasks_per_worker=?, name=?}
 int l_ThreadPool(lua_State* L) {
   if (lua_isnoneornil(L, 1)) {
@@ -193,30 +195,33 @@ int l_ThreadPool(lua_State* L) {
     lua_newtable(L);
   }
   check_table(L, 1);
+  check_options(L, 1, kPoolOptions);
   lua_settop(L, 1);
   lua_Integer workers = cpu_count(), max_tasks = 0;
   if (lua_getfield(L, 1, "workers") != LUA_TNIL) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 4096)
       raise_error(L, ErrorKind::ArgumentError, "workers must be an integer from 1 to 4096, got %s",
-                  luaL_tolstring(L, -1, nullptr));
+                  describe(L, -1));
     workers = lua_tointeger(L, -1);
   }
   if (lua_getfield(L, 1, "max_tasks_per_worker") != LUA_TNIL) {
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > INT32_MAX)
       raise_error(L, ErrorKind::ArgumentError, "max_tasks_per_worker must be a positive integer, got %s",
-                  luaL_tolstring(L, -1, nullptr));
+                  describe(L, -1));
     max_tasks = lua_tointeger(L, -1);
   }
-  const char* name = "";
+  std::string_view name;
   if (lua_getfield(L, 1, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)
-      raise_error(L, ErrorKind::ArgumentError, "name must be a string, got %s", luaL_typename(L, -1));
-    name = lua_tostring(L, -1);
+      raise_error(L, ErrorKind::ArgumentError, "name must be a string, got %s", type_of(L, -1));
+    size_t len;
+    const char* s = lua_tolstring(L, -1, &len);
+    name = std::string_view(s, len);  // every byte: a name may hold zeros
   }
   int init = 0, ninit = 0;
   if (lua_getfield(L, 1, "initializer") != LUA_TNIL) {
     if (!lua_isfunction(L, -1))
-      raise_error(L, ErrorKind::ArgumentError, "initializer must be a function, got %s", luaL_typename(L, -1));
+      raise_error(L, ErrorKind::ArgumentError, "initializer must be a function, got %s", type_of(L, -1));
     init = lua_gettop(L);
     ninit = 1;
     ninit += push_args_field(L, 1, "initargs");
@@ -279,16 +284,26 @@ int m_submit(lua_State* L) {
   });
 }
 
+const char* const kShutdownOptions[] = {"wait", "cancel_futures", nullptr};
+
+// The boolean field `key` of the options table at `arg` (`def` when nil).
+bool bool_option(lua_State* L, int arg, const char* key, bool def) {
+  int t = lua_getfield(L, arg, key);
+  bool v = t == LUA_TNIL ? def : lua_toboolean(L, -1);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    arg_error(L, arg, lua_pushfstring(L, "field '%s' must be a boolean, got %s", key, type_of(L, -1)));
+  lua_pop(L, 1);
+  return v;
+}
+
 // shutdown{wait=true, cancel_futures=false}
 int m_shutdown(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   bool wait = true, cancel = false;
   if (!lua_isnoneornil(L, 2)) {
-    check_table(L, 2);
-    lua_getfield(L, 2, "wait");
-    if (!lua_isnil(L, -1)) wait = lua_toboolean(L, -1);
-    lua_getfield(L, 2, "cancel_futures");
-    cancel = lua_toboolean(L, -1);
+    check_options(L, 2, kShutdownOptions);
+    wait = bool_option(L, 2, "wait", true);
+    cancel = bool_option(L, 2, "cancel_futures", false);
   }
   future::run_due_callbacks(L);
   return protect(L, [&] {
@@ -325,7 +340,7 @@ int m_terminate(lua_State* L) {
 
 // __close: shutdown with wait; a closed (released) handle is left alone.
 int m_close_scope(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, ThreadPool::kTypeName));
+  auto* h = check_handle(L, 1, ThreadPool::kTypeName);
   if (!h->obj) return 0;
   auto* p = static_cast<ThreadPool*>(h->obj);
   return protect(L, [&] {
@@ -351,7 +366,7 @@ int pool_getter(lua_State* L) {
 }
 
 int pool_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, ThreadPool::kTypeName));
+  auto* h = check_handle(L, 1, ThreadPool::kTypeName);
   if (!h->obj) return push_state(L, "ThreadPool", "released");
   auto* p = static_cast<ThreadPool*>(h->obj);
   const char* state = p->broken() ? "broken" : p->is_shutdown() ? "shut down" : "running";

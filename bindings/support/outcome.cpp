@@ -8,7 +8,7 @@ namespace tide {
 
 void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool pass_tide_errors) {
   if (o.state == CompletionState::Cancelled) {
-    push_error(L, ErrorKind::Cancelled, (who + " was cancelled").c_str());
+    push_error(L, ErrorKind::Cancelled, who + " was cancelled");
     return;
   }
   int cause = 0;
@@ -21,13 +21,13 @@ void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool p
     }
   }
   if (o.failure_kind != ErrorKind::RemoteError) {  // WorkerDied, BrokenPool (cause: why)...
-    push_error(L, o.failure_kind, (who + " " + o.text).c_str(), o.traceback.c_str(), cause);
+    push_error(L, o.failure_kind, who + " " + o.text, o.traceback, cause);
     if (cause) lua_remove(L, cause);
     return;
   }
   if (cause && pass_tide_errors && is_error(L, cause)) return;
   std::string message = who + " failed: " + o.text;
-  push_error(L, ErrorKind::RemoteError, message.c_str(), o.traceback.c_str(), cause);
+  push_error(L, ErrorKind::RemoteError, message, o.traceback, cause);
   if (cause) lua_remove(L, cause);
 }
 

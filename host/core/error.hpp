@@ -2,7 +2,7 @@
 // binding boundary (bindings/support/protect.hpp) turns it into the Lua error
 // object of API.md §0 after every C++ local has been destroyed.
 #pragma once
-#include <stdexcept>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -18,14 +18,19 @@ const char* kind_name(ErrorKind k) noexcept;
 // Returns false when `name` is not a known kind.
 bool kind_from_name(std::string_view name, ErrorKind& out) noexcept;
 
-class Error : public std::runtime_error {
+// The message keeps every byte, zeros included (what() stops at the first
+// zero; the binding boundary uses message()).
+class Error : public std::exception {
  public:
   Error(ErrorKind kind, std::string message, int err_no = 0)
-      : std::runtime_error(std::move(message)), kind_(kind), errno_(err_no) {}
+      : message_(std::move(message)), kind_(kind), errno_(err_no) {}
   ErrorKind kind() const noexcept { return kind_; }
   int err_no() const noexcept { return errno_; }
+  std::string_view message() const noexcept { return message_; }
+  const char* what() const noexcept override { return message_.c_str(); }
 
  private:
+  std::string message_;
   ErrorKind kind_;
   int errno_;
 };

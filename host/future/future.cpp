@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <sched.h>
+
 #include "core/error.hpp"
 #include "shm/stored_message.hpp"
 
@@ -12,6 +14,11 @@ namespace tide::future {
 namespace {
 
 constexpr std::uint32_t u(CompletionState s) { return static_cast<std::uint32_t>(s); }
+
+// How long cancel() lets a concurrent state change settle: a cancel
+// publishes within a few instructions of claiming; a completer storing a
+// big result may take longer and then reads as running.
+constexpr int kSettleYields = 1000;
 
 FutureTree* tree_of(const FutureData& d) noexcept { return shm::Arena::get().at<FutureTree>(d.tree); }
 
@@ -76,11 +83,22 @@ CompletionState Future::state() const noexcept {
   return static_cast<CompletionState>(s);
 }
 
+// As Python's: true if the future is cancelled when the call returns,
+// also when it already was (f:cancel(), f:cancel() -> true, true).
 bool Future::cancel() noexcept {
   std::uint32_t expected = u(CompletionState::Pending);
-  if (!data().state.compare_exchange_strong(expected, kSetting, std::memory_order_acq_rel)) return false;
-  publish(data(), CompletionState::Cancelled);
-  return true;
+  if (data().state.compare_exchange_strong(expected, kSetting, std::memory_order_acq_rel)) {
+    publish(data(), CompletionState::Cancelled);
+    return true;
+  }
+  // kSetting: another cancel (a few instructions from publishing) or a
+  // completer storing results (a running future). Look again once it has
+  // settled; a completer still busy after that counts as running.
+  for (int i = 0; expected == kSetting && i < kSettleYields; ++i) {
+    sched_yield();
+    expected = data().state.load(std::memory_order_acquire);
+  }
+  return expected == u(CompletionState::Cancelled);
 }
 
 bool Future::set_running_or_notify_cancel() {

@@ -66,7 +66,8 @@ class Future final : public shm::SharedObject {
   bool cancelled() const noexcept { return state() == CompletionState::Cancelled; }
   std::uint64_t done_stamp() const noexcept { return data().done_stamp; }
 
-  // Pending -> Cancelled; false if running or done.
+  // Pending -> Cancelled; true if cancelled now or before, false if
+  // running or completed.
   bool cancel() noexcept;
   // Pending -> Running (true); false if cancelled; InvalidState otherwise.
   bool set_running_or_notify_cancel();

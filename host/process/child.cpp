@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -62,7 +63,7 @@ void prepare_child(pid_t parent) noexcept {
 int run_child(const ChildInfo& info, lua_State* L) noexcept {
   {
     std::lock_guard lock(g_identity_mutex);
-    g_name.assign(info.name, strnlen(info.name, sizeof info.name));
+    g_name.assign(info.name, std::min<std::size_t>(info.name_len, sizeof info.name));
     g_parent = info.parent_pid;
   }
   log::set_thread_name(current_name());

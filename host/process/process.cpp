@@ -159,7 +159,8 @@ void Process::start() {
     info.payload = stored_;
     info.future = future_->offset();
     info.parent_pid = getpid();
-    std::strncpy(info.name, name_.c_str(), sizeof info.name - 1);
+    info.name_len = static_cast<std::uint32_t>(std::min(name_.size(), sizeof info.name));
+    std::memcpy(info.name, name_.data(), info.name_len);
     switch (method_) {
       // Off the main thread, fork and spawn go through the launcher
       // (launcher.hpp says why); the forkserver does not need it.

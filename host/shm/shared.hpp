@@ -63,6 +63,7 @@ class SharedObject : public Object {
   ~SharedObject() override;
 
   SharedHeader* shared_header() const noexcept { return header_; }
+  const void* identity() const noexcept override { return header_; }
   Offset offset() const noexcept { return Arena::get().offset_of(header_); }
 
  private:

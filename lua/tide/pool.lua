@@ -36,9 +36,25 @@ local function check_fn(fn, fname)
   if type(fn) ~= "function" then arg_error(1, fname, "function expected, got " .. type(fn)) end
 end
 
-local function check_opts(opts, n, fname)
-  if opts ~= nil and type(opts) ~= "table" then arg_error(n, fname, "options table expected, got " .. type(opts)) end
+-- Options tables: a misspelled key is an ArgumentError (tide._check_options).
+local function check_opts(opts, n, fname, accepted)
+  tide._check_options(opts, n, fname, accepted)
   return opts or {}
+end
+local MAP_OPTS, IMAP_OPTS = {"chunksize", "timeout", "progress"}, {"chunksize", "indexed"}
+local APPLY_ASYNC_OPTS = {"callback", "error_callback"}
+
+-- A method called with `.` or on something that is not a pool raises
+-- ArgumentError, as the native methods do.
+local function get_submit(p) return p.submit end
+local function check_self(self, fname)
+  local t = type(self)
+  local ok, submit = false, nil
+  if t == "userdata" or t == "table" then ok, submit = pcall(get_submit, self) end
+  if ok and type(submit) == "function" then return end
+  local mt = t == "userdata" and getmetatable(self)
+  local name = type(mt) == "table" and rawget(mt, "__name") or t
+  error(tide.error("ArgumentError", ("calling '%s' on bad self (pool expected, got %s)"):format(fname, tostring(name))), 3)
 end
 
 local function check_chunksize(c, fname)
@@ -141,7 +157,7 @@ end
 local function map_impl(pool, fname, fn, list, opts, star)
   check_fn(fn, fname)
   if type(list) ~= "table" then arg_error(2, fname, "table expected, got " .. type(list)) end
-  opts = check_opts(opts, 3, fname)
+  opts = check_opts(opts, 3, fname, MAP_OPTS)
   local timeout = opts.timeout
   if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
     arg_error(3, fname, "timeout must be a non-negative number")
@@ -193,9 +209,13 @@ local function map_impl(pool, fname, fn, list, opts, star)
   return results
 end
 
-function methods:map(fn, list, opts) return map_impl(self, "map", fn, list, opts, false) end
+function methods:map(fn, list, opts)
+  check_self(self, "map")
+  return map_impl(self, "map", fn, list, opts, false)
+end
 
 function methods:starmap(fn, list, opts)
+  check_self(self, "starmap")
   if type(list) == "table" then
     for i = 1, #list do
       if type(list[i]) ~= "table" then arg_error(2, "starmap", ("item %d is not an argument array"):format(i)) end
@@ -231,7 +251,7 @@ end
 local function imap_impl(pool, fname, fn, src, opts, ordered)
   check_fn(fn, fname)
   local read = make_source(src, fname)
-  opts = check_opts(opts, 3, fname)
+  opts = check_opts(opts, 3, fname, IMAP_OPTS)
   local size = check_chunksize(opts.chunksize, fname) or 1
   local ahead = 2 * pool.workers
   local indexed = opts.indexed
@@ -301,12 +321,19 @@ local function imap_impl(pool, fname, fn, src, opts, ordered)
   end, nil, nil, closer
 end
 
-function methods:imap(fn, src, opts) return imap_impl(self, "imap", fn, src, opts, true) end
-function methods:imap_unordered(fn, src, opts) return imap_impl(self, "imap_unordered", fn, src, opts, false) end
+function methods:imap(fn, src, opts)
+  check_self(self, "imap")
+  return imap_impl(self, "imap", fn, src, opts, true)
+end
+function methods:imap_unordered(fn, src, opts)
+  check_self(self, "imap_unordered")
+  return imap_impl(self, "imap_unordered", fn, src, opts, false)
+end
 
 -- ---- apply / apply_async ----------------------------------------------------------
 
 function methods:apply(fn, ...)
+  check_self(self, "apply")
   check_fn(fn, "apply")
   return self:submit(fn, ...):result()
 end
@@ -314,9 +341,10 @@ end
 -- apply_async(fn, args, {callback=?, error_callback=?}) -> Future. The
 -- callbacks run in this state, at its next tide wait or future.poll().
 function methods:apply_async(fn, args, opts)
+  check_self(self, "apply_async")
   check_fn(fn, "apply_async")
   if args ~= nil and type(args) ~= "table" then arg_error(2, "apply_async", "argument array expected, got " .. type(args)) end
-  opts = check_opts(opts, 3, "apply_async")
+  opts = check_opts(opts, 3, "apply_async", APPLY_ASYNC_OPTS)
   local cb, ecb = opts.callback, opts.error_callback
   if cb ~= nil and type(cb) ~= "function" then arg_error(3, "apply_async", "callback must be a function") end
   if ecb ~= nil and type(ecb) ~= "function" then arg_error(3, "apply_async", "error_callback must be a function") end
