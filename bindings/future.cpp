@@ -1,7 +1,7 @@
 // tide.future (API.md §5). Futures live in the shared arena (host/future/),
 // so a handle passed to a thread or a forked child can be completed there.
 //
-// Callbacks (host/future/callbacks.hpp): run in the adding state, in the
+// Callbacks (host/runtime/done_callbacks.hpp): run in the adding state, in the
 // order added, each under pcall (errors logged), at future.poll() and
 // before and after every future wait in that state (result, exception,
 // wait, as_completed, gather); at once if the future is already done.
@@ -26,13 +26,13 @@
 #include <vector>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "future/future.hpp"
 #include "modules.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 
@@ -105,12 +105,12 @@ void push_future_failure(lua_State* L, Future* f, const Outcome& o) {
 // error and returns kRaise, or returns 0 when completed with values.
 template <class OnDone>
 int wait_done(lua_State* L, Future* f, const Deadline& d, OnDone&& on_done) {
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   protect(L, [&] {
     if (!f->wait(d)) throw Error(ErrorKind::Timeout, "future did not finish in time");
     return 0;
   });
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   return protect(L, [&] { return on_done(f->outcome()); });
 }
 
@@ -143,7 +143,7 @@ int m_add_done_callback(lua_State* L) {
   self<Future>(L);
   check_function(L, 2);
   lua_settop(L, 2);
-  future::add_done_callback(L, 1, 2);
+  runtime::add_done_callback(L, 1, 2);
   return 0;
 }
 
@@ -222,7 +222,7 @@ int as_completed_next(lua_State* L) {
   lua_Integer n = luaL_len(L, handles), best = 0;
   if (n == 0) return 0;
   Deadline d = at < 0 ? Deadline::never() : Deadline::after(std::max(0.0, at - now_seconds()));
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     auto any = [&] { return std::any_of(futs.begin(), futs.end(), [](Future* f) { return f->done(); }); };
@@ -233,7 +233,7 @@ int as_completed_next(lua_State* L) {
         best = static_cast<lua_Integer>(i) + 1;
     return 0;
   });
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   lua_geti(L, handles, best);
   for (lua_Integer i = best; i < n; ++i) {  // table.remove(handles, best)
     lua_geti(L, handles, i + 1);
@@ -280,7 +280,7 @@ int l_wait(lua_State* L) {
     lua_pop(L, 2);
   }
   int handles = check_futures(L, 1);
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     Future::wait_many(futs, d, [&] {
@@ -295,7 +295,7 @@ int l_wait(lua_State* L) {
     });
     return 0;
   });
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   lua_newtable(L);
   lua_newtable(L);
   lua_Integer n = luaL_len(L, handles), nd = 0, nn = 0;
@@ -318,7 +318,7 @@ int l_gather(lua_State* L) {
   }
   lua_replace(L, 1);
   int handles = check_futures(L, 1);
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     Future::wait_many(futs, Deadline::never(), [&] {
@@ -326,7 +326,7 @@ int l_gather(lua_State* L) {
     });
     return 0;
   });
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   lua_createtable(L, static_cast<int>(n), 0);
   int out = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; ++i) {
@@ -347,7 +347,7 @@ int l_gather(lua_State* L) {
 }
 
 int l_poll(lua_State* L) {
-  future::run_done_callbacks(L);
+  runtime::run_done_callbacks(L);
   return 0;
 }
 

@@ -3,8 +3,7 @@
 #include "modules.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 namespace {

@@ -19,7 +19,7 @@
 #include "process/children.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 namespace {

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "pipe/connection.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 
@@ -83,7 +83,7 @@ int push_received(lua_State* L, const Received& r) {
 
 // conn:send(value, ...)
 int m_send(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   int n = lua_gettop(L) - 1;
   if (n < 1) arg_error(L, 2, "value expected");
@@ -103,7 +103,7 @@ int m_send(lua_State* L) {
 
 // conn:send_bytes(s)
 int m_send_bytes(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   size_t len;
   const char* s = check_string(L, 2, &len);
@@ -117,7 +117,7 @@ int m_send_bytes(lua_State* L) {
 
 // conn:recv([timeout]) -> the values sent
 int m_recv(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   Deadline d = check_timeout(L, 2);
   lua_settop(L, 1);
@@ -130,7 +130,7 @@ int m_recv(lua_State* L) {
 
 // conn:recv_bytes([maxlen], [timeout]) -> string
 int m_recv_bytes(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   std::size_t maxlen = pipe::kMaxPayload;
   if (!lua_isnoneornil(L, 2)) {
@@ -150,7 +150,7 @@ int m_recv_bytes(lua_State* L) {
 // conn:poll([timeout]) -> boolean. As in Python, no argument does not
 // block, and an explicit nil waits forever (API.md §0).
 int m_poll(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Connection* c = self<Connection>(L);
   Deadline d = lua_isnone(L, 2) ? Deadline::after(0) : check_timeout(L, 2);
   return protect(L, [&] {
@@ -192,7 +192,7 @@ int getter(lua_State* L) {
   return 0;
 }
 
-int meta_tostring(lua_State* L) {
+int connection_tostring(lua_State* L) {
   Connection* c = self<Connection>(L);
   const char* dir = c->readable() && c->writable() ? "duplex" : c->readable() ? "read" : "write";
   lua_pushfstring(L, "tide.Connection (%s, %s)", dir, c->closed() ? "closed" : "open");
@@ -217,7 +217,7 @@ Connection* test_connection(lua_State* L, int idx) {
 
 // pipe.wait(conns, [timeout]) -> array of the ready connections (empty at the timeout)
 int l_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   check_table(L, 1);
   Deadline d = check_timeout(L, 2);
   auto n = static_cast<lua_Integer>(lua_rawlen(L, 1));
@@ -280,7 +280,7 @@ int l_open(lua_State* L) {
 const luaL_Reg kMethods[] = {{"send", m_send},   {"recv", m_recv},     {"send_bytes", m_send_bytes},
                              {"recv_bytes", m_recv_bytes}, {"poll", m_poll}, {"close", m_close},
                              {"fileno", m_fileno}, {nullptr, nullptr}};
-const luaL_Reg kMeta[] = {{"__close", m_close}, {"__tostring", meta_tostring}, {nullptr, nullptr}};
+const luaL_Reg kMeta[] = {{"__close", m_close}, {"__tostring", connection_tostring}, {nullptr, nullptr}};
 const luaL_Reg kFunctions[] = {{"Pipe", l_Pipe}, {"wait", l_wait}, {"fifo", l_fifo}, {"open", l_open},
                                {nullptr, nullptr}};
 

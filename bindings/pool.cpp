@@ -16,16 +16,16 @@
 
 #include "codec/codec.hpp"
 #include "core/log.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "pool/thread_pool.hpp"
 #include "runtime/pool_runner.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "shm/owner.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 #include "worker_fields.hpp"
@@ -156,11 +156,11 @@ std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool c
 
 // ---- the default pool, and exit ------------------------------------------------
 
-void at_exit(const runtime::ExitContext& ctx) noexcept { ThreadPool::shutdown_all(ctx.interrupted); }
+void at_exit(const ExitContext& ctx) noexcept { ThreadPool::shutdown_all(ctx.interrupted); }
 
 Ref<ThreadPool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
-  runtime::on_exit(at_exit);
-  options.runner = runtime::lua_runner_factory(std::move(init));
+  on_host_exit(at_exit);
+  options.runner = runtime::runner_factory(std::move(init));
   return ThreadPool::create(std::move(options));
 }
 
@@ -258,7 +258,7 @@ int l_stderr_isatty(lua_State* L) {
 int m_submit(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   check_function(L, 2);
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   int nargs = lua_gettop(L) - 2;
   BlobBox* box = blob_box(L, 2);
   return protect(L, [&] {
@@ -305,7 +305,7 @@ int m_shutdown(lua_State* L) {
     wait = bool_option(L, 2, "wait", true);
     cancel = bool_option(L, 2, "cancel_futures", false);
   }
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   return protect(L, [&] {
     p->shutdown(wait, cancel);
     return 0;
@@ -323,7 +323,7 @@ int m_close(lua_State* L) {
 int m_join(lua_State* L) {
   ThreadPool* p = self<ThreadPool>(L);
   Deadline d = check_timeout(L, 2);
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   return protect(L, [&] {
     lua_pushboolean(L, p->join(d));
     return 1;

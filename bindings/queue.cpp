@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "queue/queue.hpp"
 #include "queue_items.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 
 namespace tide {
@@ -81,7 +81,7 @@ thread_local bool Scratch::t_busy = false;
 
 template <Kind K>
 int m_put(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   check_item(L, 2);
   Deadline d = check_timeout(L, 3);
@@ -105,7 +105,7 @@ int m_put_nowait(lua_State* L) {
 
 template <Kind K>
 int m_get(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] { return push_item(L, q->get(d)); });
@@ -120,7 +120,7 @@ int m_get_nowait(lua_State* L) {
 // q:put_many(list, [timeout]): puts list[1..#list] in order.
 template <Kind K>
 int m_put_many(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   check_table(L, 2);
   Deadline d = check_timeout(L, 3);
@@ -148,7 +148,7 @@ int m_put_many(lua_State* L) {
 // q:get_many(max, [timeout]) -> array of 1..max items.
 template <Kind K>
 int m_get_many(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   lua_Integer max = check_integer(L, 2);
   if (max < 1) arg_error(L, 2, "max must be a positive integer");
@@ -194,7 +194,7 @@ int m_task_done(lua_State* L) {
 
 template <Kind K>
 int m_join(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Queue* q = self<K>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -241,7 +241,7 @@ int m_is_closed(lua_State* L) {
   return 1;
 }
 
-int meta_tostring(lua_State* L) {
+int queue_tostring(lua_State* L) {
   Handle* h = test_queue(L, 1);
   luaL_getmetafield(L, 1, "__name");
   const char* name = lua_tostring(L, -1) + 5;  // past "tide."
@@ -255,7 +255,7 @@ int meta_tostring(lua_State* L) {
   return 1;
 }
 
-int meta_eq(lua_State* L) {
+int queue_eq(lua_State* L) {
   Handle* a = test_queue(L, 1);
   Handle* b = test_queue(L, 2);
   auto* qa = a ? static_cast<Queue*>(a->obj) : nullptr;
@@ -282,7 +282,7 @@ void define(lua_State* L) {
     }
     return v;
   }();
-  static const luaL_Reg kMeta[] = {{"__tostring", meta_tostring}, {"__eq", meta_eq}, {nullptr, nullptr}};
+  static const luaL_Reg kMeta[] = {{"__tostring", queue_tostring}, {"__eq", queue_eq}, {nullptr, nullptr}};
   static const luaL_Reg kNone[] = {{nullptr, nullptr}};
   define_class(L, ClassSpec{name_of(K), kNone, nullptr, kMeta}, "tide.queue");
   // Queues have no fields, so __index can be the method table itself: the
@@ -315,7 +315,7 @@ int l_SimpleQueue(lua_State* L) { return new_queue(L, Kind::Simple); }
 
 // select(queues, [timeout]) -> q, item
 int l_select(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   check_table(L, 1);
   Deadline d = check_timeout(L, 2);
   auto n = static_cast<lua_Integer>(lua_rawlen(L, 1));

@@ -5,7 +5,7 @@
 #pragma once
 #include <lua.hpp>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "queue/item.hpp"
 #include "queue/queue.hpp"
 

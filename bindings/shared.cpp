@@ -20,7 +20,7 @@
 #include "shared_values/array.hpp"
 #include "shared_values/value.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync/lock.hpp"
 #include "sync/rlock.hpp"

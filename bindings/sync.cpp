@@ -6,12 +6,12 @@
 #include <functional>
 
 #include "codec/codec.hpp"
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
 #include "support/args.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 #include "support/userdata.hpp"
 #include "sync_class.hpp"
 #include "sync/barrier.hpp"
@@ -56,7 +56,7 @@ bool try_fast_lock(Lock* o) noexcept {
 
 template <class T>
 int m_acquire(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   T* o = self<T>(L);
   if (lua_gettop(L) == 1 && try_fast_lock(o)) {
     lua_pushboolean(L, 1);
@@ -122,7 +122,7 @@ int l_Condition(lua_State* L) {
 }
 
 int m_cond_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Condition* c = self<Condition>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -133,7 +133,7 @@ int m_cond_wait(lua_State* L) {
 
 // cond:wait_for(pred, [timeout]) -> pred's last result.
 int m_cond_wait_for(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   self<Condition>(L);
   check_function(L, 2);
   Deadline d = check_timeout(L, 3);
@@ -169,7 +169,7 @@ int m_cond_notify_all(lua_State* L) {
   });
 }
 
-int cond_tostring(lua_State* L) {
+int condition_tostring(lua_State* L) {
   auto* h = check_handle(L, 1, Condition::kTypeName);
   if (!h->obj) return push_state(L, "Condition", "released");
   auto* c = static_cast<Condition*>(h->obj);
@@ -182,7 +182,7 @@ const luaL_Reg kConditionMethods[] = {
     {"acquire", m_acquire<Condition>}, {"release", m_release<Condition>}, {"wait", m_cond_wait},
     {"wait_for", m_cond_wait_for},     {"notify", m_cond_notify},         {"notify_all", m_cond_notify_all},
     {"with", m_with<Condition>},       {"guard", m_guard<Condition>},     {nullptr, nullptr}};
-const luaL_Reg kConditionMeta[] = {{"__tostring", cond_tostring}, {nullptr, nullptr}};
+const luaL_Reg kConditionMeta[] = {{"__tostring", condition_tostring}, {nullptr, nullptr}};
 
 // ---- Semaphore, BoundedSemaphore -------------------------------------------
 
@@ -205,7 +205,7 @@ int m_sem_release(lua_State* L) {
   });
 }
 
-int sem_tostring(lua_State* L) {
+int semaphore_tostring(lua_State* L) {
   auto* h = static_cast<Handle*>(luaL_testudata(L, 1, Semaphore::kTypeName));
   const char* what = "Semaphore";
   if (!h) {
@@ -221,7 +221,7 @@ int sem_tostring(lua_State* L) {
 const luaL_Reg kSemaphoreMethods[] = {{"acquire", m_acquire<Semaphore>}, {"release", m_sem_release},
                                       {"with", m_with<Semaphore>},       {"guard", m_guard<Semaphore>},
                                       {nullptr, nullptr}};
-const luaL_Reg kSemaphoreMeta[] = {{"__tostring", sem_tostring}, {nullptr, nullptr}};
+const luaL_Reg kSemaphoreMeta[] = {{"__tostring", semaphore_tostring}, {nullptr, nullptr}};
 
 // ---- Event -----------------------------------------------------------------
 
@@ -245,7 +245,7 @@ int m_event_is_set(lua_State* L) {
 }
 
 int m_event_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Event* e = self<Event>(L);
   Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
@@ -288,7 +288,7 @@ int l_Barrier(lua_State* L) {
 }
 
 int m_barrier_wait(lua_State* L) {
-  future::run_due_callbacks(L);
+  runtime::run_due_callbacks(L);
   Barrier* b = self<Barrier>(L);
   bool own_timeout = lua_isnoneornil(L, 2);
   Deadline d = check_timeout(L, 2);

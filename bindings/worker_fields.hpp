@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "support/args.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide {
 

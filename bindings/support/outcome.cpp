@@ -1,8 +1,8 @@
 #include "support/outcome.hpp"
 
 #include "codec/codec.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide {
 
@@ -22,13 +22,17 @@ void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool p
   }
   if (o.failure_kind != ErrorKind::RemoteError) {  // WorkerDied, BrokenPool (cause: why)...
     push_error(L, o.failure_kind, who + " " + o.text, o.traceback, cause);
-    if (cause) lua_remove(L, cause);
-    return;
+  } else {
+    if (cause && pass_tide_errors && is_error(L, cause)) return;
+    std::string in_worker = o.worker.empty() ? "" : "in worker '" + o.worker + "': ";
+    std::string message = who + " failed: " + in_worker + o.text;
+    push_error(L, ErrorKind::RemoteError, message, o.traceback, cause);
   }
-  if (cause && pass_tide_errors && is_error(L, cause)) return;
-  std::string message = who + " failed: " + o.text;
-  push_error(L, ErrorKind::RemoteError, message, o.traceback, cause);
   if (cause) lua_remove(L, cause);
+  if (!o.worker.empty()) {  // the field callers read (pool.lua), not the text
+    lua_pushlstring(L, o.worker.data(), o.worker.size());
+    lua_setfield(L, -2, "worker");
+  }
 }
 
 int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {

@@ -10,7 +10,7 @@
 #include <lua.hpp>
 #include <string_view>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 
 namespace tide::codec {
 

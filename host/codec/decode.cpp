@@ -14,9 +14,9 @@
 #include "codec/codec.hpp"
 #include "codec/decoder.hpp"
 #include "codec/protect.hpp"
-#include "codec/wire.hpp"
+#include "wire/wire.hpp"
 #include "core/error.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 
 namespace tide::codec::dec {
 

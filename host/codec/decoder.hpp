@@ -7,8 +7,8 @@
 #include <lua.hpp>
 #include <vector>
 
-#include "codec/message.hpp"
-#include "codec/wire.hpp"
+#include "core/message.hpp"
+#include "wire/wire.hpp"
 
 namespace tide::codec::dec {
 

@@ -10,10 +10,10 @@
 #include "codec/codec.hpp"
 #include "codec/encoder.hpp"
 #include "codec/protect.hpp"
-#include "codec/wire.hpp"
+#include "wire/wire.hpp"
 #include "core/error.hpp"
-#include "runtime/cfunctions.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/cfunctions.hpp"
+#include "luabase/handles.hpp"
 
 namespace tide::codec {
 namespace {

@@ -5,7 +5,7 @@
 #include <lua.hpp>
 
 #include "codec/codec.hpp"
-#include "codec/wire.hpp"
+#include "wire/wire.hpp"
 
 namespace tide::codec::enc {
 

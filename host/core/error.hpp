@@ -1,5 +1,5 @@
 // The one error type of the native core. C++ code throws tide::Error; the
-// binding boundary (bindings/support/protect.hpp) turns it into the Lua error
+// binding boundary (luabase/protect.hpp) turns it into the Lua error
 // object of API.md §0 after every C++ local has been destroyed.
 #pragma once
 #include <exception>

@@ -117,12 +117,14 @@ bool Future::complete(const Outcome& o, bool raw_error) {
   FutureData& d = data();
   if (d.state.load(std::memory_order_acquire) >= u(CompletionState::Completed)) return false;
   shm::Offset values = shm::store_message(o.values);
-  shm::Offset text = 0, tb = 0;
+  shm::Offset text = 0, tb = 0, worker = 0;
   try {
     text = store_string(o.text);
     tb = store_string(o.traceback);
+    worker = store_string(o.worker);
   } catch (...) {
     free_string(text);
+    free_string(tb);
     shm::free_message(values);
     throw;
   }
@@ -134,11 +136,13 @@ bool Future::complete(const Outcome& o, bool raw_error) {
     shm::free_message(values);
     free_string(text);
     free_string(tb);
+    free_string(worker);
     return false;
   }
   d.values = values;
   d.text = text;
   d.traceback = tb;
+  d.worker = worker;
   d.failure_kind = static_cast<std::uint32_t>(o.failure_kind);
   d.raw_error = raw_error ? 1 : 0;
   publish(d, o.state);
@@ -156,6 +160,7 @@ Outcome Future::outcome() const {
   if (d.values) o.values = shm::load_message(d.values);
   o.text = load_string(d.text);
   o.traceback = load_string(d.traceback);
+  o.worker = load_string(d.worker);
   o.failure_kind = static_cast<ErrorKind>(d.failure_kind);
   return o;
 }
@@ -178,13 +183,14 @@ void destroy_future(shm::SharedHeader* h) noexcept {
   shm::free_message(d->values);
   free_string(d->text);
   free_string(d->traceback);
+  free_string(d->worker);
   d->~FutureData();
 }
 
 namespace {
 Object* make_proxy(shm::SharedHeader* h) { return new Future(h); }
-}  // namespace
 
-void register_shared_types() { shm::register_shared_type(shm::SharedType::Future, {destroy_future, make_proxy}); }
+const shm::RegisterSharedType kFutureType{shm::SharedType::Future, {destroy_future, make_proxy}};
+}  // namespace
 
 }  // namespace tide::future

@@ -38,7 +38,7 @@
 #include <utility>
 #include <vector>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/deadline.hpp"
 #include "pipe/frame.hpp"
 #include "shm/shared.hpp"
@@ -112,7 +112,5 @@ std::vector<std::size_t> wait_ready(std::span<Connection* const> conns, const De
 // to receive it (for a spawner: dup2 each to the same number in the child).
 std::vector<int> descriptors_of(const Message& m);
 
-// Registers the Pipe shared type (runtime/shared_types.cpp).
-void register_shared_types();
 
 }  // namespace tide::pipe

@@ -18,7 +18,7 @@
 #pragma once
 #include <cstdint>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::pipe::tickets {

@@ -151,8 +151,7 @@ std::optional<Task> Core::take() {
 }
 
 void Core::finish(Task& task, Outcome out, const std::string& worker) {
-  if (out.state == CompletionState::Failed && out.failure_kind == ErrorKind::RemoteError)
-    out.text = "in worker '" + worker + "': " + out.text;
+  if (out.state == CompletionState::Failed) out.worker = worker;
   try {
     task.future->complete(out);
     return;

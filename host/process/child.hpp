@@ -1,11 +1,14 @@
 // What every child process runs, whatever its start method: the fixed-size
 // ChildInfo that tells it where its work is (a payload Message and a Future
 // stored in the shared arena), the setup that ties its life to its parent,
-// and run_child, which runs the work in a fresh Lua state and completes the
-// Future with the Outcome. The parent learns the result from the Future and
-// how the child ended from its exit status.
+// and run_child, which runs the work and completes the Future with the
+// Outcome. The parent learns the result from the Future and how the child
+// ended from its exit status.
+//
+// Running the work needs a Lua state, which this layer knows nothing of:
+// the runtime installs a ChildRunner (runtime/child_main.hpp) before any
+// child starts, and every start method calls it through run_child.
 #pragma once
-#include <lua.hpp>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -33,13 +36,28 @@ inline constexpr int kExitParentGone = 4;   // the parent died before we started
 // race check). Async-signal-safe.
 void prepare_child(pid_t parent) noexcept;
 
-// Runs the child's work in `L` (a fresh state; created when nullptr),
-// completes the Future, joins what the work started (runtime shutdown), and
-// returns the exit status: 0 after a result, 1 after an error. Never throws.
-int run_child(const ChildInfo& info, lua_State* L) noexcept;
+struct ChildRunner {
+  // Makes ahead of forking what run() needs (the forkserver's warm state).
+  void* (*prepare)() = nullptr;
+  // Runs the work of `info` with what prepare() made (or nullptr: make it
+  // now), completes the Future, joins what the work started, and returns
+  // the exit status: 0 after a result, 1 after an error. Never throws.
+  int (*run)(const ChildInfo& info, void* prepared) noexcept = nullptr;
+};
 
-// This process's identity for process.current() / process.parent().
+// Installed once per process by the runtime, before any child is started
+// (a fork child inherits it).
+void set_child_runner(ChildRunner runner) noexcept;
+
+// The installed runner's prepare (nullptr without one) and run
+// (kExitBadPayload without one).
+void* prepare_child_work();
+int run_child(const ChildInfo& info, void* prepared) noexcept;
+
+// This process's identity for process.current() / process.parent(). A
+// child sets it (from its ChildInfo) before running its work.
 std::string current_name();
 pid_t parent_pid() noexcept;  // 0 in a process tide did not start
+void set_identity(const ChildInfo& info);
 
 }  // namespace tide::process

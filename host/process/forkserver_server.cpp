@@ -16,7 +16,6 @@
 
 #include "core/log.hpp"
 #include "process/forkserver.hpp"
-#include "runtime/state.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::process::forkserver {
@@ -95,7 +94,7 @@ int serve(int ctl, int arena_fd) {
   shm::Arena::adopt(arena_fd);
   // One state made before any fork: each child runs its work in its own
   // copy of it, so a child costs a fork, not a state setup.
-  lua_State* L = runtime::new_state();
+  void* prepared = prepare_child_work();
 
   sigset_t chld;
   sigemptyset(&chld);
@@ -155,7 +154,7 @@ int serve(int ctl, int arena_fd) {
         close(conn);
         place_descriptors(payload_fds, p.request);
         prepare_child(self);
-        _exit(run_child(p.request.info, L));
+        _exit(run_child(p.request.info, prepared));
       }
       close_all(payload_fds);  // the child has its copies
       if (pid < 0) {

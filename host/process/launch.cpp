@@ -52,8 +52,15 @@ std::string tide_command() {
 pid_t fork_child(const ChildInfo& info) {
   std::fflush(nullptr);  // or the child would print our buffered output again
   pid_t parent = getpid();
+  // Signals stay blocked across fork() until the child has reset its
+  // handlers (prepare_child), so none runs a parent handler in the child.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
-  if (pid < 0) throw_os_error("fork", errno);
+  int err = errno;
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) throw_os_error("fork", err);
   if (pid == 0) {
     prepare_child(parent);
     int code = run_child(info, nullptr);

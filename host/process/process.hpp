@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/deadline.hpp"
 #include "core/object.hpp"
 #include "future/future.hpp"

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::queue {

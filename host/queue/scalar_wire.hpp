@@ -11,11 +11,11 @@
 #include <cstring>
 #include <string_view>
 
-#include "codec/wire.hpp"
+#include "wire/wire.hpp"
 
 namespace tide::queue::scalar_wire {
 
-namespace w = tide::codec::wire;
+namespace w = tide::wire;
 
 inline constexpr std::size_t kHeader = 2;  // magic, version
 // The longest inline string (a 31-byte slot: header, tag, bytes).

@@ -2,7 +2,7 @@
 
 #include "core/wait.hpp"
 #include "runtime/signals.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide::runtime {
 

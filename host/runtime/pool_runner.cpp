@@ -3,10 +3,10 @@
 #include <unordered_map>
 
 #include "codec/codec.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide::runtime {
 
@@ -103,7 +103,7 @@ class LuaRunner final : public pool::TaskRunner {
 
 }  // namespace
 
-pool::RunnerFactory lua_runner_factory(std::shared_ptr<const Message> initializer) {
+pool::RunnerFactory runner_factory(std::shared_ptr<const Message> initializer) {
   return [initializer] { return std::make_unique<LuaRunner>(initializer); };
 }
 

@@ -11,6 +11,6 @@
 namespace tide::runtime {
 
 // `initializer`: the function followed by its arguments, or null.
-pool::RunnerFactory lua_runner_factory(std::shared_ptr<const Message> initializer);
+pool::RunnerFactory runner_factory(std::shared_ptr<const Message> initializer);
 
 }  // namespace tide::runtime

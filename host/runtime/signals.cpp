@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "core/wait.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 #include "thread/os_threads.hpp"
 
 namespace tide::runtime {

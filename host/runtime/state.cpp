@@ -7,14 +7,13 @@
 
 #include "core/error.hpp"
 #include "core/wait.hpp"
-#include "modules.hpp"
-#include "runtime/cfunctions.hpp"
+#include "luabase/cfunctions.hpp"
+#include "runtime/child_main.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
-#include "runtime/shared_types.hpp"
 #include "runtime/signals.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide::runtime {
 
@@ -83,14 +82,13 @@ void install(lua_State* L) {
   lua_pop(L, 1);
   if (done) return;
   install_process_handlers();
-  register_shared_types();
+  install_child_runner();
   open_error_meta(L);
   install_pcall(L);
   install_coroutine(L);
   register_stdlib(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   int idx = lua_gettop(L);
-  for (const luaL_Reg* m = kNativeModules; m->name; ++m) preload(L, idx, m->name, m->func);
   for (int i = 0; kEmbeddedModules[i].name; ++i) {
     lua_pushinteger(L, i);
     lua_pushcclosure(L, load_embedded, 1);
@@ -125,7 +123,11 @@ void register_module(const char* name, lua_CFunction open) {
 }
 
 namespace {
+// Upvalue 1: a light userdata to a bool set when the error is Interrupted,
+// read off the error object before it is formatted (never from the text).
 int traceback_handler(lua_State* L) {
+  if (auto* interrupted = static_cast<bool*>(lua_touserdata(L, lua_upvalueindex(1))))
+    *interrupted = is_error(L, 1, "Interrupted");
   const char* msg = nullptr;
   if (is_error(L, 1)) {
     lua_getfield(L, 1, "traceback");
@@ -150,9 +152,11 @@ int traceback_handler(lua_State* L) {
 }
 }  // namespace
 
-int pcall_traceback(lua_State* L, int nargs, int nresults) {
+int pcall_traceback(lua_State* L, int nargs, int nresults, bool* interrupted) {
+  if (interrupted) *interrupted = false;
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traceback_handler);
+  lua_pushlightuserdata(L, interrupted);
+  lua_pushcclosure(L, traceback_handler, 1);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nresults, base);
   lua_remove(L, base);

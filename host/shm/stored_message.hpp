@@ -3,7 +3,7 @@
 // objects a message refers to must be shared objects; the stored message
 // holds one shared reference to each.
 #pragma once
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::shm {

@@ -8,7 +8,7 @@
 #include <new>
 #include <string>
 
-#include "codec/message.hpp"
+#include "core/message.hpp"
 #include "core/error.hpp"
 #include "core/wait.hpp"
 
@@ -24,6 +24,7 @@ struct Outcome {
   // Failed: RemoteError when the work raised (values hold the error);
   // WorkerDied when the worker ended without a result (text says how).
   ErrorKind failure_kind = ErrorKind::RemoteError;
+  std::string worker;  // Failed: the pool worker that ran it (empty: none)
 };
 
 class Completion {

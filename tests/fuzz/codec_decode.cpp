@@ -11,7 +11,7 @@
 
 #include "codec/codec.hpp"
 #include "core/error.hpp"
-#include "runtime/cfunctions.hpp"
+#include "luabase/cfunctions.hpp"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include <new>
 
 #include "core/error.hpp"
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
 namespace tide {
 

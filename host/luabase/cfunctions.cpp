@@ -1,4 +1,4 @@
-#include "runtime/cfunctions.hpp"
+#include "luabase/cfunctions.hpp"
 
 #include <mutex>
 #include <shared_mutex>

@@ -1,4 +1,4 @@
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -6,14 +6,14 @@
 
 #include "thread/thread.hpp"
 
-namespace tide::runtime {
+namespace tide {
 
 namespace {
 std::mutex g_m;
 std::vector<ExitHook>* g_hooks = new std::vector<ExitHook>;  // never destroyed
 }  // namespace
 
-void on_exit(ExitHook hook) {
+void on_host_exit(ExitHook hook) {
   std::lock_guard lock(g_m);
   if (std::find(g_hooks->begin(), g_hooks->end(), hook) == g_hooks->end()) g_hooks->push_back(hook);
 }
@@ -28,4 +28,4 @@ bool shutdown_host(const ExitContext& ctx) {
   return Thread::shutdown_all();
 }
 
-}  // namespace tide::runtime
+}  // namespace tide

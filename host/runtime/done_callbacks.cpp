@@ -1,10 +1,10 @@
-#include "future/callbacks.hpp"
+#include "runtime/done_callbacks.hpp"
 
 #include "core/log.hpp"
 #include "future/future.hpp"
-#include "runtime/handles.hpp"
+#include "luabase/handles.hpp"
 
-namespace tide::future {
+namespace tide::runtime {
 
 namespace {
 
@@ -25,7 +25,7 @@ void push_callback_list(lua_State* L) {
 
 bool handle_done(lua_State* L, int idx) {
   Handle* h = test_handle(L, idx);
-  return h && h->obj && static_cast<Future*>(h->obj)->done();
+  return h && h->obj && static_cast<future::Future*>(h->obj)->done();
 }
 
 // Calls fn (at -2) with the future (at -1) under pcall; logs an error.
@@ -62,7 +62,7 @@ void run_done_callbacks(lua_State* L) {
       lua_pop(L, 1);
       continue;
     }
-    bool done = static_cast<Future*>(h->obj)->done();
+    bool done = static_cast<future::Future*>(h->obj)->done();
     lua_seti(L, done ? due : rest, done ? ++nd : ++nr);
   }
   // Callbacks added while the due ones run go to the new list.
@@ -103,4 +103,4 @@ void run_due_callbacks(lua_State* L) {
   if (t_waiting > 0) run_done_callbacks(L);
 }
 
-}  // namespace tide::future
+}  // namespace tide::runtime

@@ -1,11 +1,11 @@
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 
 #include "codec/codec.hpp"
 #include "core/log.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
-#include "support/error.hpp"
-#include "support/protect.hpp"
+#include "luabase/error.hpp"
+#include "luabase/protect.hpp"
 
 namespace tide::runtime {
 
@@ -133,7 +133,7 @@ Outcome call_function(lua_State* L, int fn, const Message& args) noexcept {
   return run(L, args, lua_absindex(L, fn));
 }
 
-std::unique_ptr<ThreadBody> make_lua_call(Message payload) {
+std::unique_ptr<ThreadBody> make_call_body(Message payload) {
   return std::make_unique<LuaCall>(std::move(payload));
 }
 

@@ -1,6 +1,6 @@
-#include "support/error.hpp"
+#include "luabase/error.hpp"
 
-#include "support/protect.hpp"
+#include "luabase/protect.hpp"
 
 #include <cstdarg>
 

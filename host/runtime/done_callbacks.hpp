@@ -9,7 +9,7 @@
 #pragma once
 #include <lua.hpp>
 
-namespace tide::future {
+namespace tide::runtime {
 
 // The future handle at `fut`, the function at `fn`.
 void add_done_callback(lua_State* L, int fut, int fn);
@@ -22,4 +22,4 @@ void run_done_callbacks(lua_State* L);
 // read when no callback was added on this OS thread.
 void run_due_callbacks(lua_State* L);
 
-}  // namespace tide::future
+}  // namespace tide::runtime

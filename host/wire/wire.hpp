@@ -1,4 +1,5 @@
-// The transfer codec's wire format (private to host/codec). No Lua here:
+// The transfer codec's wire format, shared by the codec's encoder and
+// decoder (host/codec) and the queue's scalar fast path. No Lua here:
 // tags, a growable Writer over the message's std::string, a bounds-checked
 // Reader, and a small pointer map for the encoder's identity tracking.
 //
@@ -31,7 +32,7 @@
 #include <new>
 #include <string>
 
-namespace tide::codec::wire {
+namespace tide::wire {
 
 inline constexpr std::uint8_t kMagic = 0x74;  // 't'
 inline constexpr std::uint8_t kVersion = 1;
@@ -360,4 +361,4 @@ class PtrMap {
   std::size_t size_ = 0;
 };
 
-}  // namespace tide::codec::wire
+}  // namespace tide::wire
