@@ -28,6 +28,7 @@ void futex_wake(std::atomic<std::uint32_t>* addr, int n) {
 
 thread_local WaitContext t_context;
 std::atomic<bool> g_sigint{false};
+std::atomic<std::uint64_t> g_sigint_count{0};  // every SIGINT ever noted (lock-free: signal-safe)
 std::atomic<WaitContext*> g_interruptible{nullptr};
 
 // Guards WaitContext::waiting_on_ between the waiting thread leaving a wait
@@ -184,6 +185,7 @@ int wait_fds(pollfd* fds, int n, const Deadline& deadline) {
 }
 
 void note_sigint() noexcept {
+  g_sigint_count.fetch_add(1, std::memory_order_seq_cst);
   g_sigint.store(true, std::memory_order_seq_cst);
   // Normally runs on the main thread itself (workers block SIGINT), so the
   // word it bumps cannot go away underneath it.
@@ -199,6 +201,8 @@ void note_sigint() noexcept {
 WaitContext* interruptible_context() noexcept {
   return g_interruptible.load(std::memory_order_acquire);
 }
+
+std::uint64_t sigint_count() noexcept { return g_sigint_count.load(std::memory_order_seq_cst); }
 
 bool sigint_pending(bool consume) noexcept {
   return consume ? g_sigint.exchange(false, std::memory_order_seq_cst)
