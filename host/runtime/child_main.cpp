@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "future/future.hpp"
 #include "process/child.hpp"
+#include "process/child_record.hpp"
 #include "runtime/run_call.hpp"
 #include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
@@ -36,14 +37,11 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
   auto* L = static_cast<lua_State*>(prepared);
   process::set_identity(info);
   log::set_thread_name(process::current_name());
-  Ref<future::Future> fut;
-  Message payload;
+  process::ChildWork work;
+  Ref<future::Future>& fut = work.future;
+  Message& payload = work.payload;
   try {
-    Ref<Object> obj = shm::proxy_for(info.future);
-    auto* f = dynamic_cast<future::Future*>(obj.get());
-    if (!f) throw Error(ErrorKind::TransferError, "not a Future");
-    fut = Ref<future::Future>::share(f);
-    payload = shm::load_message(info.payload);
+    process::load_child_work(info, work);
   } catch (const std::exception& e) {
     log::get().error("child cannot load its work: {}", e.what());
     if (fut) complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::TransferError});

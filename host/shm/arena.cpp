@@ -170,6 +170,14 @@ void Arena::free(void* p) noexcept {
   h->free_list[b->cls] = offset_of(b);
 }
 
+bool Arena::is_block(Offset off, std::size_t need) const noexcept {
+  if (off < sizeof(Header) + sizeof(BlockHeader) || off % 16 != 0 || off >= size_) return false;
+  const auto* b = at<BlockHeader>(off - sizeof(BlockHeader));
+  if (b->magic != kBlockMagic || b->cls < kMinClass || b->cls >= kClasses) return false;
+  std::size_t bytes = std::size_t(1) << b->cls;
+  return off - sizeof(BlockHeader) + bytes <= size_ && need <= bytes - sizeof(BlockHeader);
+}
+
 std::int64_t Arena::bytes_in_use() const noexcept {
   return header()->in_use.load(std::memory_order_relaxed);
 }

@@ -45,6 +45,12 @@ class Arena {
     return c >= base_ && c < base_ + size_;
   }
 
+  // True if `off` is the start of a block alloc() handed out and has not
+  // freed, with room for `need` bytes: the check for offsets that arrive
+  // in records from another process (a worker's ChildInfo, stored
+  // messages), so a corrupt one is refused instead of read as an object.
+  bool is_block(Offset off, std::size_t need) const noexcept;
+
   int fd() const noexcept { return fd_; }
   std::size_t size() const noexcept { return size_; }
   // Bytes handed out and not yet freed (for leak checks in tests).

@@ -43,7 +43,7 @@ void release_shared(SharedHeader* h) noexcept {
 
 Ref<Object> proxy_for(Offset offset) {
   Arena& a = Arena::get();
-  if (offset == 0 || offset >= a.size() || offset % 16 != 0)
+  if (!a.is_block(offset, sizeof(SharedHeader)))
     throw Error(ErrorKind::TransferError, "bad shared object reference");
   auto* h = a.at<SharedHeader>(offset);
   const SharedTypeInfo* info = info_for(h->type);

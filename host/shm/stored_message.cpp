@@ -45,7 +45,13 @@ Offset store_message(const Message& m) {
 }
 
 Message load_message(Offset stored) {
-  auto* st = Arena::get().at<Stored>(stored);
+  Arena& a = Arena::get();
+  if (!a.is_block(stored, sizeof(Stored))) throw Error(ErrorKind::TransferError, "bad stored message reference");
+  auto* st = a.at<Stored>(stored);
+  // The sizes it claims must fit its block (a corrupt record, not a crash).
+  std::uint64_t need = sizeof(Stored) + std::uint64_t(st->nobjects) * sizeof(Offset);
+  if (st->nbytes > a.size() || !a.is_block(stored, need + st->nbytes))
+    throw Error(ErrorKind::TransferError, "corrupt stored message");
   Message m;
   m.count = static_cast<int>(st->count);
   m.bytes.assign(st->bytes(), st->nbytes);
