@@ -46,6 +46,7 @@ Ref<Object> proxy_for(Offset offset) {
   if (!a.is_block(offset, sizeof(SharedHeader)))
     throw Error(ErrorKind::TransferError, "bad shared object reference");
   auto* h = a.at<SharedHeader>(offset);
+  if (h->magic != kSharedMagic) throw Error(ErrorKind::TransferError, "bad shared object reference");
   const SharedTypeInfo* info = info_for(h->type);
   if (!info || h->refs.load(std::memory_order_acquire) <= 0)
     throw Error(ErrorKind::TransferError, "shared object reference is not live");

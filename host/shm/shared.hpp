@@ -24,10 +24,14 @@ enum class SharedType : std::uint32_t {
   Queue, Value, Array, Table, Future, Pipe,
 };
 
+// Marks a block as a shared object's data, so an offset from a corrupt
+// record that lands on other data (a stored message) is refused.
+inline constexpr std::uint32_t kSharedMagic = 0x5ea7ed0b;
+
 struct SharedHeader {
   std::atomic<std::int64_t> refs{1};
   SharedType type;
-  std::uint32_t reserved = 0;
+  std::uint32_t magic = kSharedMagic;
 };
 
 // What each process knows about a shared type.

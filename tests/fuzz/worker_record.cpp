@@ -33,7 +33,7 @@ struct Fixture {
     m.bytes = "\x01\x02\x03payload";
     m.count = 1;
     payload = tide::shm::store_message(m);
-    m.objects.push_back(tide::Ref<tide::Object>(lock));
+    m.objects.push_back(tide::Ref<tide::Object>::share(lock.get()));
     payload_with_object = tide::shm::store_message(m);
     baseline = tide::shm::Arena::get().bytes_in_use();
   }
