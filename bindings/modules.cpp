@@ -14,6 +14,8 @@ const luaL_Reg kNativeModules[] = {
     {"tide._pool", luaopen_tide__pool},
     {"tide.pipe", luaopen_tide_pipe},
     {"tide.process", luaopen_tide_process},
+    {"tide.signal", luaopen_tide_signal},
+    {"tide.subprocess", luaopen_tide_subprocess},
     {nullptr, nullptr},
 };
 

@@ -47,6 +47,7 @@ pid_t parent_pid() noexcept {
 }
 
 void prepare_child(pid_t parent) noexcept {
+  runtime::reset_lua_dispositions();  // the child's fresh state has no tide.signal handlers
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
