@@ -185,6 +185,7 @@ StdioChoice stream_option(lua_State* L, int which, Job* job) {
     if (s->closed()) option_error(L, "option '%s': the stream (%s) is closed", name, s->name());
     c.kind = StdioChoice::Fd;
     c.fd = s->fd();
+    c.make_blocking = true;
     job->close_after[which] = s;
   } else if (auto* f = static_cast<luaL_Stream*>(luaL_testudata(L, idx, LUA_FILEHANDLE))) {
     if (!f->closef) option_error(L, "option '%s': the file is closed", name);

@@ -149,6 +149,10 @@ void plumb(const SpawnSpec& spec, Plumbing& p, Spawned& out) {
         if (c.fd < 0 || fcntl(c.fd, F_GETFD) < 0)
           throw Error(ErrorKind::ArgumentError,
                       std::string(kStreamNames[i]) + ": descriptor " + std::to_string(c.fd) + " is not open");
+        if (c.make_blocking) {
+          int flags = fcntl(c.fd, F_GETFL);
+          if (flags < 0 || fcntl(c.fd, F_SETFL, flags & ~O_NONBLOCK) != 0) throw_os_error("fcntl", errno);
+        }
         p.source[i] = c.fd;
         break;
       default: break;

@@ -38,6 +38,10 @@ struct StdioChoice {
   };
   Kind kind = Inherit;
   int fd = -1;  // for Fd
+  // For Fd: clear O_NONBLOCK first. A pipe end of another Popen (a
+  // pipeline) is non-blocking for its parent; the parent gives it up to
+  // this child, which expects a blocking descriptor.
+  bool make_blocking = false;
 };
 
 struct SpawnSpec {
