@@ -43,4 +43,10 @@ T.test("parallel_commands: exit codes collected from a thread pool", function()
   T.eq(err, "")  -- no progress bar when stderr is not a terminal
 end)
 
+T.test("readme_subprocess: the README's example prints what it says", function()
+  local code, out, err = example("readme_subprocess.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "0\tcrw-rw-rw-\n/tmp\nhda1\nTimeout: hi\n")
+end)
+
 T.done()
