@@ -275,6 +275,7 @@ int m_communicate(lua_State* L) {
     size_t len;
     const char* s = check_string(L, 2, &len);
     if (!in) raise_error(L, ErrorKind::InvalidState, "communicate: input given, but stdin is not a pipe");
+    if (in->closed() && !job->x.started) raise_error(L, ErrorKind::InvalidState, "communicate: input given, but stdin is closed");
     if (job->x.started) raise_error(L, ErrorKind::InvalidState, "communicate: input given after communication started");
     job->x.input.assign(s, len);
   }

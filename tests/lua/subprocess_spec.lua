@@ -294,6 +294,10 @@ T.test("communicate returns stdout and stderr (nil when not piped) and sets retu
   out, err = q2:communicate()
   T.eq(out, "x\n"); T.eq(err, nil)
   T.raises("InvalidState", "stdin is not a pipe", q2.communicate, q2, "input")
+  local q3 = sp.Popen({"cat"}, {stdin = "pipe"})
+  q3.stdin:close()
+  T.raises("InvalidState", "stdin is closed", q3.communicate, q3, "input")
+  q3:wait()
 end)
 
 T.test("communicate timeout carries the output so far; a later call goes on", function()
