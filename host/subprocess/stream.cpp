@@ -139,7 +139,8 @@ std::optional<std::string_view> Stream::read_line(bool keep_newline) {
   std::size_t scanned = 0;  // bytes after begin_ known to hold no newline
   for (;;) {
     const char* start = buf_.get() + begin_;
-    if (const void* nl = std::memchr(start + scanned, '\n', end_ - begin_ - scanned)) {
+    std::size_t unscanned = end_ - begin_ - scanned;
+    if (const void* nl = unscanned ? std::memchr(start + scanned, '\n', unscanned) : nullptr) {
       std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - start);
       begin_ += len + 1;
       return std::string_view(start, keep_newline ? len + 1 : len);
