@@ -242,6 +242,14 @@ void set_signal_dispatcher(SignalDispatcher dispatcher) noexcept {
   g_dispatcher.store(dispatcher, std::memory_order_release);
 }
 
+void reset_signals_after_fork() noexcept {
+  g_interruptible.store(nullptr, std::memory_order_seq_cst);
+  t_context.interruptible_ = false;
+  t_context.dispatching_ = false;
+  g_sigint.store(false, std::memory_order_seq_cst);
+  g_signals.store(0, std::memory_order_seq_cst);
+}
+
 WaitContext* interruptible_context() noexcept {
   return g_interruptible.load(std::memory_order_acquire);
 }

@@ -69,6 +69,7 @@ class WaitContext {
   friend void note_sigint() noexcept;
   friend void note_signal(int) noexcept;
   friend bool dispatch_due(const WaitContext&) noexcept;
+  friend void reset_signals_after_fork() noexcept;
   std::atomic<bool> cancel_{false};
   std::atomic<WaitWord*> waiting_on_{nullptr};
   std::atomic<bool> wake_lock_{false};  // spinlock: canceller vs. wait exit
@@ -126,6 +127,11 @@ void repost_signal(int sig) noexcept;
 bool signals_pending() noexcept;
 using SignalDispatcher = void (*)(void* target);
 void set_signal_dispatcher(SignalDispatcher dispatcher) noexcept;
+
+// A fork child that runs fresh Lua states (tide.process) starts with no
+// main-state context (the parent's may belong to a thread that does not
+// exist here) and no pending SIGINT or signals.
+void reset_signals_after_fork() noexcept;
 
 // Sleeps for `seconds` through the same path (cancellable, interruptible).
 void sleep_for(double seconds);

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/log.hpp"
+#include "core/wait.hpp"
 #include "future/future.hpp"
 #include "runtime/lua_call.hpp"
 #include "runtime/shared_types.hpp"
@@ -48,6 +49,7 @@ pid_t parent_pid() noexcept {
 
 void prepare_child(pid_t parent) noexcept {
   runtime::reset_lua_dispositions();  // the child's fresh state has no tide.signal handlers
+  reset_signals_after_fork();         // nor a main state until its work sets a handler
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);

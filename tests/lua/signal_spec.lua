@@ -291,6 +291,28 @@ T.test("kill sends to a child; a fork child of tide.process has no Lua handlers"
   signal.signal("SIGUSR1", "default")
 end)
 
+T.test("a tide.process child sets its own handler, whichever thread started it", function()
+  for _, method in ipairs{"fork", "forkserver", "spawn"} do
+    local function child(ready)
+      require("tide.signal").signal("SIGTERM", function() os.exit(0) end)
+      ready:set()
+      require("tide.sync").Event():wait()
+    end
+    local ev = sync.Event()
+    -- started from a worker thread: a fork goes through the launcher thread
+    local p = thread.spawn(function(fn, e, m)
+      local pr = require("tide.process").Process{target = fn, args = {e}, start_method = m}
+      pr:start()
+      return pr
+    end, child, ev, method)
+    local pr = p:join()
+    ev:wait()
+    pr:terminate()
+    pr:wait()
+    T.eq(pr.exitcode, 0, method)
+  end
+end)
+
 T.test("a SIGCHLD handler runs and waiting for children still works", function()
   local n = 0
   signal.signal("SIGCHLD", function() n = n + 1 end)
