@@ -22,15 +22,12 @@
 #include "support/protect.hpp"
 
 namespace tide::sub {
-namespace {
 
 using subprocess::Stream;
 
-const char* const kStreamNames[3] = {"stdin", "stdout", "stderr"};
-
 Job* check_job(lua_State* L, int idx) { return static_cast<Job*>(luaL_checkudata(L, idx, kPopenMeta)); }
 
-Job* self(lua_State* L) {
+Job* check_popen(lua_State* L) {
   Job* job = check_job(L, 1);
   if (!job->child) raise_error(L, ErrorKind::InvalidState, "this Popen never started");
   return job;
@@ -82,7 +79,7 @@ void set_output_fields(lua_State* L, int popen, Job* job) {
 
 // Raises Timeout; with_output: carrying the output read so far (run,
 // communicate), else only cmd and timeout (wait).
-[[noreturn]] void raise_timeout(lua_State* L, int popen, Job* job, double seconds, bool with_output = true) {
+[[noreturn]] void raise_timeout(lua_State* L, int popen, Job* job, double seconds, bool with_output) {
   push_command_text(L, popen);
   lua_pushnumber(L, seconds);
   lua_pushfstring(L, "command '%s' timed out after %s seconds", lua_tostring(L, -2), lua_tostring(L, -1));
@@ -113,6 +110,8 @@ void set_output_fields(lua_State* L, int popen, Job* job) {
   __builtin_unreachable();
 }
 
+namespace {
+
 // Popen(args, opts) at 1, 2: parses, starts the child, and leaves the
 // Popen userdata at 3. The streams exist (closed) before the child does,
 // so nothing after posix_spawn can raise a Lua error and lose it.
@@ -127,7 +126,7 @@ Job* new_popen(lua_State* L, Caller caller, RunOptions& run) {
   Stream* streams[3] = {nullptr, nullptr, nullptr};
   for (int i = 0; i < 3; ++i) {
     if (!job->piped[i]) continue;
-    streams[i] = push_stream(L, kStreamNames[i], i == 0);
+    streams[i] = push_stream(L, kStdioNames[i], i == 0);
     lua_setiuservalue(L, ud, kStdinSlot + i);
   }
   protect(L, [&] {
@@ -225,184 +224,6 @@ int l_check_output(lua_State* L) {
   if (r.code != 0) raise_called_process_error(L, 3, job, r.code);
   lua_pushlstring(L, job->x.out.data(), job->x.out.size());
   return 1;
-}
-
-// ---- Popen methods ---------------------------------------------------------
-
-int push_code(lua_State* L, const std::optional<int>& code) {
-  if (code)
-    lua_pushinteger(L, *code);
-  else
-    lua_pushnil(L);
-  return 1;
-}
-
-int m_poll(lua_State* L) {
-  Job* job = self(L);
-  return protect(L, [&] { return push_code(L, job->child->poll()); });
-}
-
-int m_wait(lua_State* L) {
-  future::run_due_callbacks(L);
-  Job* job = self(L);
-  double seconds = check_seconds(L, 2);
-  bool timed_out = false;
-  int n = protect(L, [&] {
-    std::optional<int> code = job->child->wait(deadline_of(seconds));
-    if (!code) {
-      timed_out = true;
-      return 0;
-    }
-    return push_code(L, code);
-  });
-  if (timed_out) {
-    lua_settop(L, 1);
-    raise_timeout(L, 1, job, seconds, false);
-  }
-  return n;
-}
-
-// communicate([input], [timeout]) -> stdout, stderr (nil for streams that
-// are not piped). A Timeout carries the output so far; a later call goes
-// on and returns all of it.
-int m_communicate(lua_State* L) {
-  future::run_due_callbacks(L);
-  Job* job = self(L);
-  Stream* in = stream_of(L, 1, kStdinSlot);
-  Stream* out = stream_of(L, 1, kStdoutSlot);
-  Stream* err = stream_of(L, 1, kStderrSlot);
-  if (!lua_isnoneornil(L, 2)) {
-    size_t len;
-    const char* s = check_string(L, 2, &len);
-    if (!in) raise_error(L, ErrorKind::InvalidState, "communicate: input given, but stdin is not a pipe");
-    if (in->closed() && !job->x.started) raise_error(L, ErrorKind::InvalidState, "communicate: input given, but stdin is closed");
-    if (job->x.started) raise_error(L, ErrorKind::InvalidState, "communicate: input given after communication started");
-    job->x.input.assign(s, len);
-  }
-  double seconds = check_seconds(L, 3);
-  lua_settop(L, 1);
-  bool timed_out = false;
-  protect(L, [&] {
-    Deadline d = deadline_of(seconds);
-    timed_out = !subprocess::exchange(in, out, err, job->x, d) || !job->child->wait(d);
-    return 0;
-  });
-  if (timed_out) raise_timeout(L, 1, job, seconds);
-  for (int i = 1; i <= 2; ++i) {
-    const std::string& s = i == 1 ? job->x.out : job->x.err;
-    if (job->piped[i])
-      lua_pushlstring(L, s.data(), s.size());
-    else
-      lua_pushnil(L);
-  }
-  return 2;
-}
-
-int m_send_signal(lua_State* L) {
-  Job* job = self(L);
-  int sig = check_signal(L, 2);
-  return protect(L, [&] {
-    job->child->send_signal(sig);
-    return 0;
-  });
-}
-
-int signal_with(lua_State* L, int sig) {
-  Job* job = self(L);
-  return protect(L, [&] {
-    job->child->send_signal(sig);
-    return 0;
-  });
-}
-
-int m_terminate(lua_State* L) { return signal_with(L, SIGTERM); }
-int m_kill(lua_State* L) { return signal_with(L, SIGKILL); }
-
-// <close>: streams closed; then, leaving by an error, the child (and its
-// group with new_session) is killed and reaped; leaving normally, waited for.
-int popen_close(lua_State* L) {
-  Job* job = check_job(L, 1);
-  if (!job->child) return 0;
-  bool failing = !lua_isnoneornil(L, 2);
-  for (int slot : {kStdoutSlot, kStderrSlot, kStdinSlot})
-    if (Stream* s = stream_of(L, 1, slot)) s->close();
-  if (!failing) future::run_due_callbacks(L);
-  return protect(L, [&] {
-    if (failing)
-      job->child->kill_and_reap();
-    else
-      job->child->wait(Deadline::never());
-    return 0;
-  });
-}
-
-int popen_gc(lua_State* L) {
-  check_job(L, 1)->~Job();
-  return 0;
-}
-
-int popen_index(lua_State* L) {
-  Job* job = check_job(L, 1);
-  size_t len = 0;
-  const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : "";
-  std::string_view key(k, len);
-  if (key == "pid") {
-    if (!job->child) return 0;
-    lua_pushinteger(L, job->child->pid());
-    return 1;
-  }
-  if (key == "returncode") return job->child ? push_code(L, job->child->returncode()) : 0;
-  if (key == "stdin" || key == "stdout" || key == "stderr") {
-    lua_getiuservalue(L, 1, key == "stdin" ? kStdinSlot : key == "stdout" ? kStdoutSlot : kStderrSlot);
-    return 1;
-  }
-  if (key == "args") {
-    lua_getiuservalue(L, 1, kArgsSlot);
-    return 1;
-  }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "methods");
-  lua_pushvalue(L, 2);
-  lua_rawget(L, -2);
-  return 1;
-}
-
-int popen_tostring(lua_State* L) {
-  Job* job = check_job(L, 1);
-  if (!job->child) {
-    lua_pushliteral(L, "tide.Popen (not started)");
-    return 1;
-  }
-  push_command_text(L, 1);
-  auto code = job->child->returncode();
-  if (code)
-    lua_pushfstring(L, "tide.Popen (pid %d, '%s', returncode %d)", static_cast<int>(job->child->pid()),
-                    lua_tostring(L, -1), *code);
-  else
-    lua_pushfstring(L, "tide.Popen (pid %d, '%s', running)", static_cast<int>(job->child->pid()), lua_tostring(L, -1));
-  return 1;
-}
-
-const luaL_Reg kPopenMethods[] = {{"poll", m_poll},
-                                  {"wait", m_wait},
-                                  {"communicate", m_communicate},
-                                  {"send_signal", m_send_signal},
-                                  {"terminate", m_terminate},
-                                  {"kill", m_kill},
-                                  {nullptr, nullptr}};
-
-void open_popen_class(lua_State* L) {
-  if (luaL_newmetatable(L, kPopenMeta)) {
-    luaL_newlib(L, kPopenMethods);
-    lua_setfield(L, -2, "methods");
-    const luaL_Reg meta[] = {{"__index", popen_index},
-                             {"__tostring", popen_tostring},
-                             {"__close", popen_close},
-                             {"__gc", popen_gc},
-                             {nullptr, nullptr}};
-    luaL_setfuncs(L, meta, 0);
-  }
-  lua_pop(L, 1);
 }
 
 const luaL_Reg kFunctions[] = {

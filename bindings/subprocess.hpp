@@ -63,6 +63,27 @@ void parse_call(lua_State* L, Job* job, Caller caller, RunOptions& run);
 // A timeout argument: nil -> -1 (none), else a number >= 0.
 double check_seconds(lua_State* L, int arg);
 
+// ---- Popen (subprocess.cpp, subprocess_popen.cpp) -------------------------
+
+inline constexpr const char* kStdioNames[3] = {"stdin", "stdout", "stderr"};
+
+// The Popen at idx (ArgumentError otherwise); check_popen: at 1, started.
+Job* check_job(lua_State* L, int idx);
+Job* check_popen(lua_State* L);
+// The Popen's stream in slot kStdinSlot..kStderrSlot, or nullptr.
+subprocess::Stream* stream_of(lua_State* L, int popen, int slot);
+Deadline deadline_of(double seconds);  // < 0: never
+// Pushes the command (the args as given) as text for messages.
+void push_command_text(lua_State* L, int popen);
+// Sets fields stdout, stderr (when piped: what was read) and cmd on the
+// error object on top of the stack.
+void set_output_fields(lua_State* L, int popen, Job* job);
+// Raise Timeout (with_output: carrying stdout/stderr so far) and
+// CalledProcessError, with their fields.
+[[noreturn]] void raise_timeout(lua_State* L, int popen, Job* job, double seconds, bool with_output = true);
+[[noreturn]] void raise_called_process_error(lua_State* L, int popen, Job* job, int code);
+void open_popen_class(lua_State* L);
+
 // ---- streams (subprocess_stream.cpp) -----------------------------------
 
 // Pushes a new, closed Stream userdata (Stream::attach gives it its pipe).

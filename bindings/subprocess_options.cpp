@@ -154,10 +154,9 @@ bool env_option(lua_State* L, const char* name, std::vector<std::pair<std::strin
   return true;
 }
 
-const char* const kStreamNames[3] = {"stdin", "stdout", "stderr"};
 
 StdioChoice stream_option(lua_State* L, int which, Job* job) {
-  const char* name = kStreamNames[which];
+  const char* name = kStdioNames[which];
   StdioChoice c;
   int t = field(L, name);
   int idx = lua_gettop(L);
