@@ -75,8 +75,7 @@ void check_main(lua_State* L, const char* what) {
 int check_handled_signal(lua_State* L, int arg) {
   int sig = check_signal(L, arg);
   if (sig < 1 || sig > 64) arg_error(L, arg, "signal number out of range");
-  if (sig == os_threads::kCancelSignal)
-    arg_error(L, arg, lua_pushfstring(L, "%s is used by tide to cancel threads", describe_signal(sig).c_str()));
+  if (sig == os_threads::kCancelSignal) arg_error(L, arg, "SIGURG is used by tide to cancel threads");
   return sig;
 }
 
@@ -141,7 +140,7 @@ int l_signal(lua_State* L) {
     d = Disposition::Lua;
     if (is_fault_signal(sig))
       arg_error(L, 1, lua_pushfstring(L, "a Lua handler cannot return from %s (the fault would repeat)",
-                                      describe_signal(sig).c_str()));
+                                      signal_name_or_null(sig)));
   } else {
     size_t len = 0;
     const char* s = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : nullptr;

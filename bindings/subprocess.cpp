@@ -25,7 +25,12 @@ namespace tide::sub {
 
 using subprocess::Stream;
 
-Job* check_job(lua_State* L, int idx) { return static_cast<Job*>(luaL_checkudata(L, idx, kPopenMeta)); }
+Job* check_job(lua_State* L, int idx) {
+  auto* box = static_cast<Box<Job>*>(luaL_testudata(L, idx, kPopenMeta));
+  if (!box) type_error(L, idx, kPopenMeta);
+  if (!box->alive) raise_error(L, ErrorKind::InvalidState, "%s is released", kPopenMeta);
+  return box->get();
+}
 
 Job* check_popen(lua_State* L) {
   Job* job = check_job(L, 1);
@@ -98,8 +103,11 @@ void set_output_fields(lua_State* L, int popen, Job* job) {
 
 [[noreturn]] void raise_called_process_error(lua_State* L, int popen, Job* job, int code) {
   push_command_text(L, popen);
-  if (code < 0)
-    lua_pushfstring(L, "command '%s' died with %s", lua_tostring(L, -1), describe_signal(-code).c_str());
+  const char* sig = code < 0 ? signal_name_or_null(-code) : nullptr;
+  if (sig)
+    lua_pushfstring(L, "command '%s' died with %s", lua_tostring(L, -1), sig);
+  else if (code < 0)
+    lua_pushfstring(L, "command '%s' died with signal %d", lua_tostring(L, -1), -code);
   else
     lua_pushfstring(L, "command '%s' returned non-zero exit status %d", lua_tostring(L, -1), code);
   push_error(L, ErrorKind::CalledProcessError, lua_tostring(L, -1));
@@ -117,7 +125,10 @@ namespace {
 // so nothing after posix_spawn can raise a Lua error and lose it.
 Job* new_popen(lua_State* L, Caller caller, RunOptions& run) {
   normalize_call(L);
-  auto* job = new (lua_newuserdatauv(L, sizeof(Job), kPopenSlots)) Job{};
+  auto* box = static_cast<Box<Job>*>(lua_newuserdatauv(L, sizeof(Box<Job>), kPopenSlots));
+  box->alive = false;
+  Job* job = new (box->mem) Job{};
+  box->alive = true;
   luaL_setmetatable(L, kPopenMeta);  // from here on __gc destroys the Job
   const int ud = 3;
   parse_call(L, job, caller, run);

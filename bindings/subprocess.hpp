@@ -9,6 +9,7 @@
 #include <lua.hpp>
 
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,20 @@ struct Job {
   // process once the child has them, so EOF reaches the next command.
   subprocess::Stream* close_after[3] = {nullptr, nullptr, nullptr};
   bool piped[3] = {false, false, false};
+};
+
+// A userdata's memory holding one T that __gc destroys once: a __gc called
+// again (by hand, through getmetatable) finds it released instead of
+// destroying it twice.
+template <class T>
+struct Box {
+  bool alive;
+  alignas(T) unsigned char mem[sizeof(T)];
+  T* get() noexcept { return std::launder(reinterpret_cast<T*>(mem)); }
+  void destroy() noexcept {
+    if (alive) get()->~T();
+    alive = false;
+  }
 };
 
 // Uservalue slots of a Popen userdata.

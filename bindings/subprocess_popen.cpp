@@ -121,21 +121,29 @@ int popen_close(lua_State* L) {
 }
 
 int popen_gc(lua_State* L) {
-  check_job(L, 1)->~Job();
+  auto* box = static_cast<Box<Job>*>(luaL_testudata(L, 1, kPopenMeta));
+  if (!box) type_error(L, 1, kPopenMeta);
+  box->destroy();
   return 0;
 }
 
+// Methods and the uservalue fields are found on a released Popen too;
+// pid and returncode need it alive.
 int popen_index(lua_State* L) {
-  Job* job = check_job(L, 1);
+  if (!luaL_testudata(L, 1, kPopenMeta)) type_error(L, 1, kPopenMeta);
   size_t len = 0;
   const char* k = lua_type(L, 2) == LUA_TSTRING ? lua_tolstring(L, 2, &len) : "";
   std::string_view key(k, len);
   if (key == "pid") {
+    Job* job = check_job(L, 1);
     if (!job->child) return 0;
     lua_pushinteger(L, job->child->pid());
     return 1;
   }
-  if (key == "returncode") return job->child ? push_code(L, job->child->returncode()) : 0;
+  if (key == "returncode") {
+    Job* job = check_job(L, 1);
+    return job->child ? push_code(L, job->child->returncode()) : 0;
+  }
   if (key == "stdin" || key == "stdout" || key == "stderr") {
     lua_getiuservalue(L, 1, key == "stdin" ? kStdinSlot : key == "stdout" ? kStdoutSlot : kStderrSlot);
     return 1;

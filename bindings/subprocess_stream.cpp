@@ -15,15 +15,21 @@ namespace {
 
 using subprocess::Stream;
 
-struct StreamBox {
-  Stream s;
-};
+using StreamBox = Box<Stream>;
 
-StreamBox* check_box(lua_State* L, int idx) {
-  return static_cast<StreamBox*>(luaL_checkudata(L, idx, kStreamMeta));
+StreamBox* test_box(lua_State* L, int idx) {
+  auto* box = static_cast<StreamBox*>(luaL_testudata(L, idx, kStreamMeta));
+  if (!box) type_error(L, idx, kStreamMeta);
+  return box;
 }
 
-Stream* self(lua_State* L) { return &check_box(L, 1)->s; }
+Stream* check_stream(lua_State* L, int idx) {
+  StreamBox* box = test_box(L, idx);
+  if (!box->alive) raise_error(L, ErrorKind::InvalidState, "%s is released", kStreamMeta);
+  return box->get();
+}
+
+Stream* self(lua_State* L) { return check_stream(L, 1); }
 
 void push_view(lua_State* L, const std::optional<std::string_view>& v) {
   if (v)
@@ -71,7 +77,7 @@ int m_read(lua_State* L) {
 }
 
 int lines_step(lua_State* L) {
-  Stream* s = &check_box(L, lua_upvalueindex(1))->s;
+  Stream* s = check_stream(L, lua_upvalueindex(1));
   bool keep = lua_toboolean(L, lua_upvalueindex(2));
   return protect(L, [&] {
     push_view(L, s->read_line(keep));
@@ -82,7 +88,8 @@ int lines_step(lua_State* L) {
 // for line in stream:lines() do ... end ("L": keep the newlines).
 int m_lines(lua_State* L) {
   self(L);
-  const char* fmt = luaL_optstring(L, 2, "l");
+  const char* fmt = "l";
+  if (!lua_isnoneornil(L, 2)) fmt = check_string(L, 2);
   if (*fmt == '*') ++fmt;
   if (std::string_view(fmt) != "l" && std::string_view(fmt) != "L") arg_error(L, 2, "\"l\" or \"L\" expected");
   lua_settop(L, 1);
@@ -125,10 +132,12 @@ int m_fileno(lua_State* L) {
   return 1;
 }
 
+// Methods are found on a released stream too (calling them says it is
+// released); the `closed` field needs it alive.
 int stream_index(lua_State* L) {
-  Stream* s = self(L);
+  test_box(L, 1);
   if (lua_type(L, 2) == LUA_TSTRING && std::string_view(lua_tostring(L, 2)) == "closed") {
-    lua_pushboolean(L, s->closed());
+    lua_pushboolean(L, self(L)->closed());
     return 1;
   }
   lua_getmetatable(L, 1);
@@ -148,7 +157,7 @@ int stream_tostring(lua_State* L) {
 }
 
 int stream_gc(lua_State* L) {
-  check_box(L, 1)->~StreamBox();
+  test_box(L, 1)->destroy();
   return 0;
 }
 
@@ -175,15 +184,17 @@ void open_stream_class(lua_State* L) {
 
 Stream* push_stream(lua_State* L, const char* name, bool writable) {
   // Made complete (and closed) before it gets its metatable, and so its __gc.
-  void* mem = lua_newuserdatauv(L, sizeof(StreamBox), 0);
-  auto* box = new (mem) StreamBox{Stream(UniqueFd(), name, writable)};
+  auto* box = static_cast<StreamBox*>(lua_newuserdatauv(L, sizeof(StreamBox), 0));
+  box->alive = false;
+  Stream* s = new (box->mem) Stream(UniqueFd(), name, writable);
+  box->alive = true;
   luaL_setmetatable(L, kStreamMeta);
-  return &box->s;
+  return s;
 }
 
 Stream* test_stream(lua_State* L, int idx) {
   auto* box = static_cast<StreamBox*>(luaL_testudata(L, idx, kStreamMeta));
-  return box ? &box->s : nullptr;
+  return box && box->alive ? box->get() : nullptr;
 }
 
 }  // namespace tide::sub

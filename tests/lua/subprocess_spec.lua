@@ -403,6 +403,22 @@ T.test("the child inherits only 0, 1, 2; its signal mask is empty and SIGPIPE is
   T.eq((ign >> 12) & 1, 0, "SIGPIPE (13) not ignored")
 end)
 
+T.test("a wrong self and released objects are typed errors, never a crash", function()
+  local p = sp.Popen({"true"}, {stdout = "pipe"})
+  T.raises("ArgumentError", "tide.Popen expected, got FILE%*", p.wait, io.stdout)
+  T.raises("ArgumentError", "tide.subprocess.Stream expected", p.stdout.read, io.stdout)
+  T.raises("ArgumentError", "tide.Popen expected", getmetatable(p).__gc, io.stdout)
+  T.raises("ArgumentError", "tide.Popen expected", p.poll)
+  T.eq(p:wait(), 0)
+  local s = p.stdout
+  getmetatable(s).__gc(s); getmetatable(s).__gc(s)
+  T.raises("InvalidState", "released", s.read, s)
+  T.raises("InvalidState", "released", function() return s.closed end)
+  getmetatable(p).__gc(p); getmetatable(p).__gc(p)
+  T.raises("InvalidState", "released", p.poll, p)
+  T.raises("InvalidState", "released", function() return p.pid end)
+end)
+
 -- ---- threads, pools, cancellation ----------------------------------------------
 
 T.test("runs from threads and pool workers in parallel", function()
