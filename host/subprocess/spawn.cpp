@@ -130,6 +130,20 @@ struct Plumbing {
     keep[kept].reset(fd);
     return keep[kept++].get();
   }
+
+  // Descriptors made blocking for the child (StdioChoice::make_blocking).
+  // If no child starts, they are given back non-blocking: their stream
+  // still waits through wait_fd, which a blocking read would bypass.
+  int unblocked[3] = {-1, -1, -1};
+  int n_unblocked = 0;
+  bool started = false;
+  ~Plumbing() {
+    if (started) return;
+    for (int i = 0; i < n_unblocked; ++i) {
+      int flags = fcntl(unblocked[i], F_GETFL);
+      if (flags >= 0) fcntl(unblocked[i], F_SETFL, flags | O_NONBLOCK);
+    }
+  }
 };
 
 void plumb(const SpawnSpec& spec, Plumbing& p, Spawned& out) {
@@ -152,6 +166,7 @@ void plumb(const SpawnSpec& spec, Plumbing& p, Spawned& out) {
         if (c.make_blocking) {
           int flags = fcntl(c.fd, F_GETFL);
           if (flags < 0 || fcntl(c.fd, F_SETFL, flags & ~O_NONBLOCK) != 0) throw_os_error("fcntl", errno);
+          p.unblocked[p.n_unblocked++] = c.fd;
         }
         p.source[i] = c.fd;
         break;
@@ -227,6 +242,7 @@ Spawned spawn(const SpawnSpec& spec) {
   pid_t pid = 0;
   int err = posix_spawn(&pid, program.c_str(), &st.fa, &st.attr, argv.data(), spec.env ? envp.data() : environ);
   if (err != 0) report_spawn_error(spec, err);
+  plumbing.started = true;
   // pidfd_open's descriptor is close-on-exec. ESRCH: someone reaped it
   // already (os.waitpid(-1) in another thread).
   UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));

@@ -154,6 +154,18 @@ T.test("a pipeline of three: each stdout is the next stdin, closed in the parent
   T.eq(c.stdout:read("a"), "A\nB\nC\n")
   T.eq(a:wait(), 0); T.eq(b:wait(), 0); T.eq(c:wait(), 0)
   T.raises("InvalidState", "closed", a.stdout.read, a.stdout)
+  -- A pipeline whose next command cannot run leaves the stream as it was.
+  local d = sp.Popen({"sh", "-c", "echo still; exec cat"}, {stdin = "pipe", stdout = "pipe"})
+  T.raises("OSError", sp.Popen, {"no-such-command-xyz"}, {stdin = d.stdout})
+  T.falsy(d.stdout.closed, "kept")
+  local f = io.open("/proc/self/fdinfo/" .. d.stdout:fileno())
+  local flags = tonumber(f:read("a"):match("flags:%s+(%d+)"), 8)
+  f:close()
+  T.eq(flags & 2048, 2048, "still O_NONBLOCK: its reads keep waiting in wait_fd")
+  T.eq(d.stdout:read("l"), "still")
+  d.stdin:close()
+  T.eq(d.stdout:read("a"), "")
+  T.eq(d:wait(), 0)
   -- EOF propagates: the consumer ends although the producer's stdout was ours too.
   local p1 = sp.Popen({"sh", "-c", "echo x; exec cat"}, {stdin = "pipe", stdout = "pipe"})
   local p2 = sp.Popen({"cat"}, {stdin = p1.stdout, stdout = "pipe"})
