@@ -23,16 +23,22 @@ namespace {
 // Started, unreaped children of this process. Lock order: a Child's m_ and
 // the registry's m are never held together (track and the sweep take a
 // snapshot, then reap outside the registry lock). A fork child gets a fresh
-// registry (the old one is left as it is: its mutex may be held by a thread
-// that does not exist there).
+// registry: the old one is left as it is (its mutex may be held by a thread
+// that does not exist there; its children are not the fork child's), chained
+// to the new one so that leak checkers at the child's exit still reach it.
 struct Registry {
   std::mutex m;
   std::vector<std::shared_ptr<Child>> kids;
+  Registry* inherited = nullptr;
 };
 Registry* g_reg = new Registry;  // never destroyed: the exit hook runs late
 std::once_flag g_once;
 
-void after_fork_child() { g_reg = new Registry; }
+void after_fork_child() {
+  auto* fresh = new Registry;
+  fresh->inherited = g_reg;
+  g_reg = fresh;
+}
 
 std::vector<std::shared_ptr<Child>> snapshot() {
   std::lock_guard lock(g_reg->m);
