@@ -294,9 +294,10 @@ end)
 T.test("a tide.process child sets its own handler, whichever thread started it", function()
   for _, method in ipairs{"fork", "forkserver", "spawn"} do
     local function child(ready)
-      require("tide.signal").signal("SIGTERM", function() os.exit(0) end)
+      require("tide.signal").signal("SIGTERM", function() error("terminated", 0) end)
       ready:set()
-      require("tide.sync").Event():wait()
+      local ok, e = pcall(function() require("tide.sync").Event():wait() end)
+      return e  -- the handler's error came out of the wait
     end
     local ev = sync.Event()
     -- started from a worker thread: a fork goes through the launcher thread
@@ -308,7 +309,7 @@ T.test("a tide.process child sets its own handler, whichever thread started it",
     local pr = p:join()
     ev:wait()
     pr:terminate()
-    pr:wait()
+    T.eq(pr:join(), "terminated", method)
     T.eq(pr.exitcode, 0, method)
   end
 end)
