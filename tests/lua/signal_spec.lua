@@ -295,9 +295,9 @@ T.test("a tide.process child sets its own handler, whichever thread started it",
   for _, method in ipairs{"fork", "forkserver", "spawn"} do
     local function child(ready)
       require("tide.signal").signal("SIGTERM", function() error("terminated", 0) end)
-      ready:set()
-      local ok, e = pcall(function() require("tide.sync").Event():wait() end)
-      return e  -- the handler's error came out of the wait
+      -- The signal comes after ready:set(): inside the pcall either way.
+      local ok, e = pcall(function() ready:set() require("tide.sync").Event():wait() end)
+      return e  -- the handler's error, from the wait (or wherever it struck)
     end
     local ev = sync.Event()
     -- started from a worker thread: a fork goes through the launcher thread
