@@ -421,6 +421,9 @@ T.test("a wrong self and released objects are typed errors, never a crash", func
   T.raises("ArgumentError", "tide.subprocess.Stream expected", p.stdout.read, io.stdout)
   T.raises("ArgumentError", "tide.Popen expected", getmetatable(p).__gc, io.stdout)
   T.raises("ArgumentError", "tide.Popen expected", p.poll)
+  -- A Popen belongs to its state: it does not cross to a thread.
+  T.raises("TransferError", thread.spawn, function(x) return x end, p)
+  T.raises("TransferError", thread.spawn, function(x) return x end, p.stdout)
   T.eq(p:wait(), 0)
   local s = p.stdout
   getmetatable(s).__gc(s); getmetatable(s).__gc(s)
