@@ -18,6 +18,9 @@ const char* opt_string(lua_State* L, int arg, const char* def);
 bool opt_boolean(lua_State* L, int arg, bool def);
 void check_table(lua_State* L, int arg);
 
+// A signal given by name ("SIGTERM" or "TERM") or number (0..64).
+int check_signal(lua_State* L, int arg);
+
 // nil -> never; a number >= 0 -> that many seconds from now.
 Deadline check_timeout(lua_State* L, int arg);
 

@@ -38,6 +38,16 @@ class Error : public std::runtime_error {
   std::string traceback_;
 };
 
+// Lua code that a wait ran at its safe point (a tide.signal handler) raised:
+// the error value waits in that Lua state's registry and the binding
+// boundary (protect) raises it in place of this exception. It is an
+// Interrupted Error for C++ code that is not a binding: a wait at host exit
+// stops as it would for Ctrl-C.
+class PendingLuaError : public Error {
+ public:
+  PendingLuaError() : Error(ErrorKind::Interrupted, "a signal handler raised an error") {}
+};
+
 // Throws OSError carrying errno and strerror, prefixed by `what`.
 [[noreturn]] void throw_os_error(const char* what, int err);
 

@@ -4,6 +4,9 @@
 // then is the tide error object raised. A body that has pushed a complete
 // error object itself returns kRaise to have it raised the same way.
 //
+// A PendingLuaError (a signal handler run inside a wait raised) is raised
+// as the handler's own error value, taken from the registry.
+//
 // Rule for bodies: check arguments (which may raise) before creating C++
 // objects with destructors, and push results with functions that raise only
 // on out-of-memory.
@@ -28,9 +31,11 @@ int protect(lua_State* L, F&& body) {
   int err_no = 0;
   char message[1024];
   message[0] = '\0';
-  bool failed = false;
+  bool failed = false, pending = false;
   try {
     result = body();
+  } catch (const PendingLuaError&) {
+    pending = true;
   } catch (const Error& e) {
     failed = true;
     kind = e.kind();
@@ -46,6 +51,12 @@ int protect(lua_State* L, F&& body) {
     failed = true;
     std::strncpy(message, e.what(), sizeof message - 1);
     message[sizeof message - 1] = '\0';
+  }
+  if (pending && take_pending_error(L)) return lua_error(L);
+  if (pending) {
+    failed = true;
+    kind = ErrorKind::Interrupted;
+    std::strcpy(message, "a signal handler raised an error");
   }
   if (failed) {
     push_error(L, kind, message);
