@@ -19,6 +19,8 @@ void register_modules() {
       {"tide._pool", luaopen_tide__pool},
       {"tide.pipe", luaopen_tide_pipe},
       {"tide.process", luaopen_tide_process},
+      {"tide.signal", luaopen_tide_signal},
+      {"tide.subprocess", luaopen_tide_subprocess},
   };
   static std::once_flag once;
   std::call_once(once, [] {

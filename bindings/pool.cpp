@@ -8,6 +8,7 @@
 // blob reused for every later submit (a weak table fn -> blob box); each
 // worker then decodes it once. A closure with other upvalues is encoded at
 // every submit, so workers see its upvalues as they were at that submit.
+#include <pthread.h>
 #include <unistd.h>
 
 #include <memory>
@@ -169,11 +170,18 @@ int cpu_count() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+// Held while the default pool is made, which starts threads (so it cannot
+// be a ForkSafe mutex: those sections must not wait for other locks). A
+// fork child gets a fresh one instead; it remakes the pool anyway.
+std::mutex* g_default_mutex = new std::mutex;  // never destroyed
+void fresh_default_mutex() noexcept { g_default_mutex = new std::mutex; }
+
 Ref<ThreadPool> default_pool() {
-  static std::mutex m;
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, fresh_default_mutex); });
   static Ref<ThreadPool>* pool = new Ref<ThreadPool>;  // never destroyed
   static pid_t owner = 0;
-  std::lock_guard lock(m);
+  std::lock_guard lock(*g_default_mutex);
   if (!*pool || owner != shm::current_pid() || (*pool)->is_shutdown() || (*pool)->broken()) {
     pool::Options o;
     o.workers = cpu_count();

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config lua5.4 liblua5.4-dev
-          libspdlog-dev doctest-dev libreadline-dev clang python3)
+          libspdlog-dev doctest-dev libreadline-dev clang python3 tmux lua5.3 lua5.1 luarocks
+          lua-luv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -20,5 +21,7 @@ fi
 # CI builds through scripts/test.sh (with warnings as errors) instead.
 [ "${TIDE_DEPS_ONLY:-0}" = 1 ] && exit 0
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${TIDE_CMAKE_ARGS:-} >/dev/null
+# The same configuration as scripts/test.sh's plain build, so running the
+# tests next does not rebuild everything.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_WERROR=ON ${TIDE_CMAKE_ARGS:-} >/dev/null
 cmake --build build

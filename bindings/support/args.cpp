@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/signal_names.hpp"
 #include "luabase/error.hpp"
 
 namespace tide {
@@ -73,7 +74,7 @@ const char* unknown_option(lua_State* L, int key, const char* const* names, int 
     lua_pushvalue(L, key);
     lua_pushliteral(L, "'");
   } else {
-    lua_pushfstring(L, "unexpected %s key in options", type_name_of(L, key));
+    lua_pushfstring(L, "option names are strings, got a %s key", type_name_of(L, key));
   }
   lua_pushliteral(L, " (accepted: ");
   int n = 0;
@@ -209,6 +210,18 @@ Deadline check_timeout(lua_State* L, int arg) {
   lua_Number s = lua_tonumber(L, arg);
   if (std::isnan(s) || s < 0) arg_error(L, arg, "timeout must be a non-negative number");
   return Deadline::after(s);
+}
+
+int check_signal(lua_State* L, int arg) {
+  if (lua_type(L, arg) == LUA_TSTRING) {
+    size_t len;
+    const char* name = lua_tolstring(L, arg, &len);
+    if (int n = signal_number(std::string_view(name, len))) return n;
+    arg_error(L, arg, lua_pushfstring(L, "unknown signal '%s'", name));
+  }
+  lua_Integer n = check_integer(L, arg);
+  if (n < 0 || n > 64) arg_error(L, arg, "signal number out of range");
+  return static_cast<int>(n);
 }
 
 }  // namespace tide

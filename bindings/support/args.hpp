@@ -31,6 +31,9 @@ void check_table(lua_State* L, int arg);
 // silently use the part before the first one).
 const char* check_path(lua_State* L, int arg);
 
+// A signal given by name ("SIGTERM" or "TERM") or number (0..64).
+int check_signal(lua_State* L, int arg);
+
 // nil -> never; a number >= 0 -> that many seconds from now. Booleans are
 // not timeouts (ArgumentError), here or anywhere.
 Deadline check_timeout(lua_State* L, int arg);

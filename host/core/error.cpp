@@ -5,6 +5,8 @@
 
 namespace tide {
 
+const char* Error::kind_name() const noexcept { return tide::kind_name(kind_); }
+
 namespace {
 constexpr const char* kNames[] = {
     "Timeout",       "Empty",       "Full",        "Closed",

@@ -4,7 +4,9 @@
 #pragma once
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace tide::log {
 
@@ -17,5 +19,11 @@ const std::string& thread_name();
 
 // Accepts spdlog level names plus "warn"; false if unknown.
 bool set_level(const std::string& name);
+
+// Where records go instead of stderr (an embedding host's own log): called
+// from any thread with the level name and the formatted line (no newline).
+// An empty function restores stderr.
+using Output = std::function<void(std::string_view level, std::string_view line)>;
+void set_output(Output out);
 
 }  // namespace tide::log

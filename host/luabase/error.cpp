@@ -71,6 +71,22 @@ void raise_error(lua_State* L, ErrorKind kind, const char* fmt, ...) {
   __builtin_unreachable();
 }
 
+namespace {
+constexpr const char* kPendingError = "tide.pending_error";
+}  // namespace
+
+void stash_pending_error(lua_State* L) { lua_setfield(L, LUA_REGISTRYINDEX, kPendingError); }
+
+bool take_pending_error(lua_State* L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kPendingError) == LUA_TNIL) {
+    lua_pop(L, 1);
+    return false;
+  }
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kPendingError);
+  return true;
+}
+
 bool is_error(lua_State* L, int idx, const char* kind) {
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return false;
   luaL_getmetatable(L, kErrorMeta);

@@ -24,6 +24,12 @@ void push_error(lua_State* L, ErrorKind kind, std::string_view message,
 // Raises a new error object (never returns).
 [[noreturn]] void raise_error(lua_State* L, ErrorKind kind, const char* fmt, ...);
 
+// The error value a signal handler raised inside a wait (PendingLuaError):
+// stash_pending_error pops it into the registry; take_pending_error pushes
+// it and clears the slot, returning false (nothing pushed) if there is none.
+void stash_pending_error(lua_State* L);
+bool take_pending_error(lua_State* L);
+
 // True if the value at idx is a tide error (of `kind` when non-null).
 bool is_error(lua_State* L, int idx, const char* kind = nullptr);
 

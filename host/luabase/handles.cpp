@@ -4,10 +4,12 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/fork_safe.hpp"
+
 namespace tide {
 
 namespace {
-std::mutex g_mutex;
+ForkSafeMutex g_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 // Values are string literals given at registration, so a looked-up name
 // stays valid with no lock held and nothing to destroy if Lua raises.
 std::unordered_map<std::string, const char*>& modules() {

@@ -4,6 +4,9 @@
 // then is the tide error object raised. A body that has pushed a complete
 // error object itself returns kRaise to have it raised the same way.
 //
+// A PendingLuaError (a signal handler run inside a wait raised) is raised
+// as the handler's own error value, taken from the registry.
+//
 // Rule for bodies: check arguments (which may raise) before creating C++
 // objects with destructors, and push results with functions that raise only
 // on out-of-memory.
@@ -39,7 +42,7 @@ int push_raised(lua_State* L);
 template <class F>
 int protect(lua_State* L, F&& body) {
   int result = 0;
-  bool failed = false;
+  bool failed = false, pending = false;
   {
     // Keeps the caught exception (and its message, every byte) alive until
     // the error object is built; gone before lua_error runs.
@@ -47,6 +50,8 @@ int protect(lua_State* L, F&& body) {
     detail::Raised r{ErrorKind::InvalidState, 0, "", 0};
     try {
       result = body();
+    } catch (const PendingLuaError&) {
+      pending = true;
     } catch (const Error& e) {
       failed = true;
       keep = std::current_exception();
@@ -60,6 +65,11 @@ int protect(lua_State* L, F&& body) {
       r.message = e.what();
       r.len = std::strlen(r.message);
     }
+    if (pending && !take_pending_error(L)) {
+      failed = true;
+      const char* why = "a signal handler raised an error";
+      r = {ErrorKind::Interrupted, 0, why, std::strlen(why)};
+    }
     if (failed) {
       // Building the object may run out of memory: do it under lua_pcall,
       // so no Lua error jumps over `keep`. Either way an error ends on top.
@@ -69,7 +79,7 @@ int protect(lua_State* L, F&& body) {
       lua_pcall(L, 1, 1, 0);
     }
   }
-  if (failed || result == kRaise) return lua_error(L);
+  if (failed || pending || result == kRaise) return lua_error(L);
   return result;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "core/spin.hpp"
 #include "core/wait.hpp"
@@ -56,7 +57,7 @@ namespace {
 std::atomic<int> g_pool_counter{0};
 
 // Every pool core of this process, for shutdown at exit.
-std::mutex g_cores_m;
+ForkSafeMutex g_cores_m;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<std::weak_ptr<Core>>* g_cores = new std::vector<std::weak_ptr<Core>>;  // never destroyed
 
 class WorkerBody final : public ThreadBody {

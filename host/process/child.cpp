@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "core/wait.hpp"
+
 namespace tide::process {
 
 namespace {
@@ -52,6 +54,8 @@ int run_child(const ChildInfo& info, void* prepared) noexcept {
 void prepare_child(pid_t parent) noexcept {
   // Dispositions first, then the mask (libuv's order): a signal pending
   // since the fork must not run the parent's handler in the child.
+  reset_routed_signals();   // the child's fresh states have no tide.signal handlers
+  reset_signals_after_fork();  // nor a main state until its work sets a handler
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);

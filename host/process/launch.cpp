@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/sigpipe.hpp"
 #include "shm/arena.hpp"
 
@@ -20,7 +21,7 @@ extern char** environ;
 namespace tide::process {
 
 namespace {
-std::mutex g_command_mutex;
+ForkSafeMutex g_command_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 std::string g_command;
 
 bool executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }
@@ -35,6 +36,11 @@ std::string tide_command() {
   std::lock_guard lock(g_command_mutex);
   if (!g_command.empty()) return g_command;
   if (const char* env = std::getenv("TIDE_EXECUTABLE"); env && *env) return env;
+#ifdef TIDE_INSTALLED_COMMAND
+  // The tide command installed beside this library (cmake --install), for
+  // programs that embed tide and are not themselves the command.
+  if (executable(TIDE_INSTALLED_COMMAND)) return g_command = TIDE_INSTALLED_COMMAND;
+#endif
   if (const char* path = std::getenv("PATH")) {
     std::string all(path);
     std::size_t start = 0;

@@ -28,8 +28,9 @@ pid_t spawn_worker(const ChildInfo& info, const std::vector<int>& extra);
 pid_t spawn_command(const std::vector<std::string>& args, const std::vector<int>& inherit);
 
 // The tide command spawned children run: set by the command itself
-// (/proc/self/exe); in another interpreter $TIDE_EXECUTABLE, else `tide`
-// found in $PATH. Throws OSError when there is none.
+// (/proc/self/exe) or an embedding host; else $TIDE_EXECUTABLE, else the
+// command installed with the library, else `tide` found in $PATH. Throws
+// OSError when there is none.
 std::string tide_command();
 void set_tide_command(std::string path);
 

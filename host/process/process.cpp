@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/signal_names.hpp"
 #include "core/wait.hpp"
 #include "process/forkserver.hpp"
 #include "pipe/connection.hpp"
@@ -109,18 +110,7 @@ bool method_from_name(const std::string& name, StartMethod& out) noexcept {
 StartMethod default_method() noexcept { return static_cast<StartMethod>(g_default.load()); }
 void set_default_method(StartMethod m) noexcept { g_default.store(static_cast<int>(m)); }
 
-std::string signal_name(int sig) {
-  static const struct {
-    int n;
-    const char* name;
-  } names[] = {{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-               {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-               {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-               {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"}};
-  for (const auto& s : names)
-    if (s.n == sig) return s.name;
-  return "signal " + std::to_string(sig);
-}
+std::string signal_name(int sig) { return describe_signal(sig); }
 
 Process::Process(Message payload, std::string name, bool daemon, StartMethod method)
     : payload_(std::move(payload)), name_(std::move(name)), daemon_(daemon), method_(method) {}

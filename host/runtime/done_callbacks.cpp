@@ -40,14 +40,14 @@ void call_callback(lua_State* L) {
 }  // namespace
 
 // Runs the callbacks of every done future, in the order they were added.
-void run_done_callbacks(lua_State* L) {
+int run_done_callbacks(lua_State* L) {
   push_callback_list(L);
   int list = lua_gettop(L);
   lua_Integer n = luaL_len(L, list);
   if (n == 0) {
     t_waiting = 0;
     lua_pop(L, 1);
-    return;
+    return 0;
   }
   lua_newtable(L);  // due entries
   lua_newtable(L);  // remaining entries
@@ -77,6 +77,7 @@ void run_done_callbacks(lua_State* L) {
     lua_pop(L, 1);
   }
   lua_settop(L, list - 1);
+  return static_cast<int>(nd);
 }
 
 void add_done_callback(lua_State* L, int fut, int fn) {

@@ -14,8 +14,9 @@ namespace tide::runtime {
 // The future handle at `fut`, the function at `fn`.
 void add_done_callback(lua_State* L, int fut, int fn);
 
-// Runs the callbacks of every done future in the list, in order.
-void run_done_callbacks(lua_State* L);
+// Runs the callbacks of every done future in the list, in order; returns
+// how many ran.
+int run_done_callbacks(lua_State* L);
 
 // The same, called on entry to every blocking call of every module (API.md
 // §5: callbacks run at the state's next tide wait). Costs one thread-local

@@ -1,12 +1,18 @@
 #include "runtime/repl.hpp"
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
+#include "core/error.hpp"
 #include "core/wait.hpp"
 #include "runtime/state.hpp"
 
@@ -19,30 +25,195 @@ namespace tide::repl {
 
 namespace {
 
-bool read_line(const char* prompt, std::string& out) {
-#ifdef TIDE_HAVE_READLINE
-  if (isatty(STDIN_FILENO)) {
-    char* line = readline(prompt);
-    if (!line) return false;
-    out = line;
-    if (*line) add_history(line);
-    std::free(line);
-    return true;
+enum class Read { Line, Eof, Interrupted };
+
+// Where results are shown and what Tab completes: lua/tide/_repl.lua.
+constexpr const char* kHelper = "tide._repl";
+
+// Calls kHelper's function `name` with the `nargs` values on the stack;
+// leaves `nresults` results, or returns false (and pops everything) if
+// anything failed.
+bool call_helper(lua_State* L, const char* name, int nargs, int nresults) {
+  int base = lua_gettop(L) - nargs;
+  lua_getglobal(L, "require");
+  lua_pushstring(L, kHelper);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1)) {
+    lua_settop(L, base);
+    return false;
   }
-#endif
-  std::fputs(prompt, stdout);
-  std::fflush(stdout);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  lua_insert(L, base + 1);
+  if (lua_pcall(L, nargs, nresults, 0) != LUA_OK) {
+    lua_settop(L, base);
+    return false;
+  }
+  return true;
+}
+
+// ---- input without a terminal: no prompts, no escape codes -----------------
+
+Read read_plain(std::string& out) {
   char buf[4096];
   out.clear();
-  while (std::fgets(buf, sizeof buf, stdin)) {
-    out += buf;
-    if (!out.empty() && out.back() == '\n') {
-      out.pop_back();
-      return true;
+  for (;;) {
+    if (std::fgets(buf, sizeof buf, stdin)) {
+      out += buf;
+      if (out.back() == '\n') {
+        out.pop_back();
+        return Read::Line;
+      }
+      continue;
     }
+    if (std::ferror(stdin) && errno == EINTR) {  // Ctrl-C: SIGINT is not restarting
+      std::clearerr(stdin);
+      if (sigint_pending(true)) return Read::Interrupted;
+      continue;
+    }
+    return out.empty() ? Read::Eof : Read::Line;
   }
-  return !out.empty();
 }
+
+#ifdef TIDE_HAVE_READLINE
+
+// ---- input on a terminal: readline's callback interface ---------------------
+// Waiting for a key goes through the one wait path (wait_fd), so Ctrl-C at
+// the prompt arrives as Interrupted: the line is dropped and a new prompt
+// shown, as in Python's REPL.
+
+lua_State* g_L = nullptr;  // the state Tab completes in (readline has no user pointer)
+std::string* g_line = nullptr;
+bool g_done = false, g_eof = false;
+
+void on_line(char* line) {
+  g_done = true;
+  g_eof = line == nullptr;
+  if (line) {
+    *g_line = line;
+    std::free(line);
+  }
+  rl_callback_handler_remove();
+}
+
+std::vector<std::string> g_matches;
+
+char* next_match(const char*, int state) {
+  static std::size_t i;
+  if (state == 0) i = 0;
+  return i < g_matches.size() ? strdup(g_matches[i++].c_str()) : nullptr;
+}
+
+// Candidates for the expression before the cursor (globals, fields, a tide
+// object's methods after ':'), computed by the Lua helper.
+char** complete(const char*, int, int) {
+  rl_attempted_completion_over = 1;  // never fall back to file names
+  g_matches.clear();
+  lua_State* L = g_L;
+  lua_pushlstring(L, rl_line_buffer, static_cast<std::size_t>(rl_point));
+  if (call_helper(L, "complete", 1, 1)) {
+    if (lua_istable(L, -1)) {
+      lua_Integer n = luaL_len(L, -1);
+      for (lua_Integer i = 1; i <= n; ++i) {
+        if (lua_rawgeti(L, -1, i) == LUA_TSTRING) g_matches.emplace_back(lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  if (g_matches.empty()) return nullptr;
+  return rl_completion_matches("", next_match);
+}
+
+std::string history_path() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
+    std::string dir = std::string(state) + "/tide";
+    mkdir(dir.c_str(), 0700);
+    return dir + "/history";
+  }
+  const char* home = std::getenv("HOME");
+  return home && *home ? std::string(home) + "/.tide_history" : std::string();
+}
+
+constexpr int kHistoryMax = 1000;
+
+void start_tty(lua_State* L, std::string& history) {
+  g_L = L;
+  rl_readline_name = "tide";
+  rl_catch_signals = 0;  // SIGINT stays tide's (see read_tty)
+  rl_attempted_completion_function = complete;
+  rl_completer_word_break_characters = const_cast<char*>(" \t\n\"'`@$><=;|&{(,+-*/%^~#[]");
+  rl_completion_append_character = '\0';
+  using_history();
+  history = history_path();
+  if (!history.empty()) {
+    read_history(history.c_str());
+    history_truncate_file(history.c_str(), kHistoryMax);
+  }
+}
+
+void remember(const std::string& history, const std::string& line) {
+  if (line.find_first_not_of(" \t") == std::string::npos) return;
+  add_history(line.c_str());
+  if (history.empty()) return;
+  if (FILE* f = std::fopen(history.c_str(), "a")) std::fclose(f);  // append_history needs the file
+  append_history(1, history.c_str());
+}
+
+Read read_tty(const char* prompt, std::string& out) {
+  out.clear();
+  g_line = &out;
+  g_done = g_eof = false;
+  rl_callback_handler_install(prompt, on_line);
+  while (!g_done) {
+    try {
+      wait_fd(STDIN_FILENO, POLLIN, Deadline::never());
+    } catch (const Error&) {  // Interrupted: drop the line, as Python does
+      rl_echo_signal_char(SIGINT);
+      rl_free_line_state();
+      rl_callback_sigcleanup();
+      rl_cleanup_after_signal();
+      rl_callback_handler_remove();
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+      return Read::Interrupted;
+    }
+    rl_callback_read_char();
+  }
+  return g_eof ? Read::Eof : Read::Line;
+}
+
+#endif  // TIDE_HAVE_READLINE
+
+class Input {
+ public:
+  explicit Input(lua_State* L) : tty_(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+#ifdef TIDE_HAVE_READLINE
+    if (tty_) start_tty(L, history_);
+#else
+    (void)L;
+#endif
+  }
+  bool tty() const noexcept { return tty_; }
+
+  Read read(const char* prompt, std::string& out) {
+#ifdef TIDE_HAVE_READLINE
+    if (tty_) {
+      Read r = read_tty(prompt, out);
+      if (r == Read::Line) remember(history_, out);
+      return r;
+    }
+#endif
+    if (tty_) {
+      std::fputs(prompt, stdout);
+      std::fflush(stdout);
+    }
+    return read_plain(out);
+  }
+
+ private:
+  bool tty_;
+  std::string history_;
+};
 
 bool incomplete(lua_State* L, int status) {
   if (status != LUA_ERRSYNTAX) return false;
@@ -50,54 +221,86 @@ bool incomplete(lua_State* L, int status) {
   const char* msg = lua_tolstring(L, -1, &len);
   const char* eof = "<eof>";
   size_t n = std::strlen(eof);
-  return len >= n && std::strcmp(msg + len - n, eof) == 0;
+  return msg && len >= n && std::strcmp(msg + len - n, eof) == 0;
 }
 
-// Compiles the input as an expression ("return ...") or else a statement
-// block, reading more lines while the block is incomplete.
-int load_chunk(lua_State* L, std::string& code) {
-  std::string ret = "return " + code + ";";
-  if (luaL_loadbuffer(L, ret.data(), ret.size(), "=stdin") == LUA_OK) return LUA_OK;
+// Text chunks only: a stray escape byte must not start a binary chunk.
+int load(lua_State* L, const std::string& code) {
+  return luaL_loadbufferx(L, code.data(), code.size(), "=stdin", "t");
+}
+
+// Compiles the input as an expression ("return ...", also for "=expr") or
+// else a statement block, reading more lines while the block is
+// incomplete. Interrupted (Ctrl-C at the ">>" prompt) drops the chunk.
+Read load_chunk(lua_State* L, Input& in, std::string code, int& status) {
+  if (!code.empty() && code[0] == '=') code = code.substr(1);
+  if (load(L, "return " + code + ";") == LUA_OK) {
+    status = LUA_OK;
+    return Read::Line;
+  }
   lua_pop(L, 1);
   for (;;) {
-    int status = luaL_loadbuffer(L, code.data(), code.size(), "=stdin");
-    if (!incomplete(L, status)) return status;
-    lua_pop(L, 1);
+    status = load(L, code);
+    if (!incomplete(L, status)) return Read::Line;
     std::string more;
-    if (!read_line(">> ", more)) return status;
+    Read r = in.read(">> ", more);
+    if (r == Read::Eof) return Read::Line;  // the incomplete chunk's error is reported
+    lua_pop(L, 1);
+    if (r == Read::Interrupted) return r;
     code += "\n" + more;
   }
 }
 
+// Prints the n values on top of the stack (pretty-printed by the helper;
+// plain tostring if that fails), then pops them.
 void print_results(lua_State* L, int n) {
   if (n == 0) return;
-  lua_getglobal(L, "print");
-  lua_insert(L, -(n + 1));
-  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
-    std::fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  if (call_helper(L, "show", n, 1)) {
+    std::printf("%s\n", lua_tostring(L, -1) ? lua_tostring(L, -1) : "?");
     lua_pop(L, 1);
+    return;
   }
+  std::printf("(results could not be shown)\n");
+}
+
+// An error message with its traceback, without the REPL's own frame.
+void print_error(lua_State* L) {
+  std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)";
+  const std::string tail = "\n\t[C]: in ?";
+  while (msg.size() >= tail.size() && msg.compare(msg.size() - tail.size(), tail.size(), tail) == 0)
+    msg.resize(msg.size() - tail.size());
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", msg.c_str());
+  std::fflush(stderr);
+  lua_pop(L, 1);
 }
 
 }  // namespace
 
 void run(lua_State* L) {
-  std::printf("tide %s (%s) — Ctrl-D to exit\n", TIDE_VERSION, LUA_RELEASE);
+  Input in(L);
+  if (in.tty()) std::printf("tide %s (%s)  Ctrl-D exits, Ctrl-C interrupts\n", TIDE_VERSION, LUA_RELEASE);
   std::string line;
-  while (read_line("> ", line)) {
-    sigint_pending(true);  // a Ctrl-C at the prompt cancels nothing
+  for (;;) {
+    Read r = in.read("> ", line);
+    if (r == Read::Eof) break;
+    if (r == Read::Interrupted) continue;
+    sigint_pending(true);  // a Ctrl-C at the prompt cancels nothing that follows
     int top = lua_gettop(L);
-    int status = load_chunk(L, line);
-    if (status == LUA_OK) status = runtime::pcall_traceback(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) {
-      print_results(L, lua_gettop(L) - top);
-    } else {
-      std::fprintf(stderr, "%s\n", lua_tostring(L, -1));
-      lua_pop(L, 1);
+    int status;
+    if (load_chunk(L, in, line, status) == Read::Interrupted) {
+      lua_settop(L, top);
+      continue;
     }
+    if (status == LUA_OK) status = runtime::pcall_traceback(L, 0, LUA_MULTRET);
+    if (status == LUA_OK)
+      print_results(L, lua_gettop(L) - top);
+    else
+      print_error(L);
     lua_settop(L, top);
+    std::fflush(stdout);
   }
-  std::fputc('\n', stdout);
+  if (in.tty()) std::fputc('\n', stdout);
 }
 
 }  // namespace tide::repl

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/wait.hpp"
 #include "luabase/cfunctions.hpp"
 #include "runtime/child_main.hpp"
@@ -19,7 +20,7 @@ namespace tide::runtime {
 
 namespace {
 
-std::mutex g_modules_mutex;
+ForkSafeMutex g_modules_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<luaL_Reg>& host_modules() {
   static std::vector<luaL_Reg> v;
   return v;

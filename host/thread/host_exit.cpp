@@ -4,12 +4,13 @@
 #include <mutex>
 #include <vector>
 
+#include "core/fork_safe.hpp"
 #include "thread/thread.hpp"
 
 namespace tide {
 
 namespace {
-std::mutex g_m;
+ForkSafeMutex g_m;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<ExitHook>* g_hooks = new std::vector<ExitHook>;  // never destroyed
 }  // namespace
 

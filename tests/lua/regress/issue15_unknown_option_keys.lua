@@ -24,7 +24,7 @@ T.test("every options table refuses an unknown key, naming it and the accepted o
   T.raises("ArgumentError", "unknown option 'indexd'", p.imap_unordered, p, f, {1}, {indexd = true})
   T.raises("ArgumentError", "unknown option 'callbak'.*callback", p.apply_async, p, f, {1}, {callbak = print})
   T.raises("ArgumentError", "unknown option 'wiat'.*wait", p.shutdown, p, {wiat = false})
-  T.raises("ArgumentError", "unexpected number key", pool.ThreadPool, {2})
+  T.raises("ArgumentError", "option names are strings, got a number key", pool.ThreadPool, {2})
 end)
 
 T.test("accepted keys still work", function()

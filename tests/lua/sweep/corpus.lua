@@ -79,6 +79,9 @@ M.FUNCTION_ARGS = {
   function() return {n = 1, 1} end,
   function() return {n = 2, 2, M.FN} end,
   function() return {n = 2, M.FN, {}} end,
+  -- A harmless command, for what runs one (tide.subprocess).
+  function() return {n = 1, {"true"}} end,
+  function() return {n = 2, {"true"}, {stdout = "pipe"}} end,
 }
 M.METHOD_ARGS = {
   function() return {n = 1, 0} end,
@@ -99,10 +102,18 @@ M.HAZARDS = {kill = true, raise = true, _exit = true, exit = true, close = true,
              killpg = true, setsid = true, setpgid = true, execv = true, execvp = true}
 M.NEVER = {fork = true}
 
+-- The sweep stops a blocked call with SIGINT: a call that would give
+-- SIGINT a handler (tide.signal.signal(2, fn)) is skipped; other signals'
+-- handlers are fair game.
+M.KEEP_SIGINT = {signal = true}
+
 function M.hazard_allows(name, args)
   if M.NEVER[name] then return false end
-  if not M.HAZARDS[name] then return true end
   local a = args[1]
+  if M.KEEP_SIGINT[name] then
+    return not (tonumber(a) == 2 or (type(a) == "string" and a:upper():find("INT")))
+  end
+  if not M.HAZARDS[name] then return true end
   return a ~= nil and tonumber(a) == nil
 end
 
