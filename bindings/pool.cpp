@@ -1,5 +1,7 @@
-// tide._pool: the native half of tide.pool (API.md §6). ThreadPool handles
-// with submit/shutdown/close/join/terminate and the process's default pool;
+// tide._pool: the native half of tide.pool (API.md §6). ThreadPool and
+// ProcessPool handles (one pool core, host/pool/thread_pool.hpp; the
+// ProcessPool constructor is in process_pool.cpp) with
+// submit/shutdown/close/join/terminate, and the process's default pool;
 // map, imap, starmap, apply and progress bars are Lua (lua/tide/pool.lua),
 // built on submit and futures.
 //
@@ -19,6 +21,9 @@
 #include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "pool/thread_pool.hpp"
+#include "pool_binding.hpp"
+#include "process/process.hpp"
+#include "runtime/pool_child.hpp"
 #include "runtime/pool_runner.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/state.hpp"
@@ -34,7 +39,7 @@ namespace tide {
 namespace {
 
 using pool::FunctionBlob;
-using pool::ThreadPool;
+using pool::Pool;
 using namespace sync_binding;
 
 constexpr const char* kModule = "tide.pool";  // defines the handle type (with the Lua methods)
@@ -156,27 +161,21 @@ std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool c
 
 // ---- the default pool, and exit ------------------------------------------------
 
-void at_exit(const runtime::ExitContext& ctx) noexcept { ThreadPool::shutdown_all(ctx.interrupted); }
+void at_exit(const runtime::ExitContext& ctx) noexcept { Pool::shutdown_all(ctx.interrupted); }
 
-Ref<ThreadPool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
-  runtime::on_exit(at_exit);
+Ref<Pool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
   options.runner = runtime::lua_runner_factory(std::move(init));
-  return ThreadPool::create(std::move(options));
+  return pool_binding::start_pool(std::move(options));
 }
 
-int cpu_count() {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
-Ref<ThreadPool> default_pool() {
+Ref<Pool> default_pool() {
   static std::mutex m;
-  static Ref<ThreadPool>* pool = new Ref<ThreadPool>;  // never destroyed
+  static Ref<Pool>* pool = new Ref<Pool>;  // never destroyed
   static pid_t owner = 0;
   std::lock_guard lock(m);
   if (!*pool || owner != shm::current_pid() || (*pool)->is_shutdown() || (*pool)->broken()) {
     pool::Options o;
-    o.workers = cpu_count();
+    o.workers = pool_binding::cpu_count();
     o.name = "DefaultPool";
     *pool = make_pool(std::move(o), nullptr);
     owner = shm::current_pid();
@@ -188,49 +187,18 @@ Ref<ThreadPool> default_pool() {
 
 // ThreadPool{workers=?, initializer=?, initargs=?, max_tasks_per_worker=?, name=?}
 int l_ThreadPool(lua_State* L) {
-  if (lua_isnoneornil(L, 1)) {
-    lua_settop(L, 0);
-    lua_newtable(L);
-  }
-  check_table(L, 1);
-  lua_settop(L, 1);
-  lua_Integer workers = cpu_count(), max_tasks = 0;
-  if (lua_getfield(L, 1, "workers") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 4096)
-      raise_error(L, ErrorKind::ArgumentError, "workers must be an integer from 1 to 4096, got %s",
-                  luaL_tolstring(L, -1, nullptr));
-    workers = lua_tointeger(L, -1);
-  }
-  if (lua_getfield(L, 1, "max_tasks_per_worker") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > INT32_MAX)
-      raise_error(L, ErrorKind::ArgumentError, "max_tasks_per_worker must be a positive integer, got %s",
-                  luaL_tolstring(L, -1, nullptr));
-    max_tasks = lua_tointeger(L, -1);
-  }
-  const char* name = "";
-  if (lua_getfield(L, 1, "name") != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING)
-      raise_error(L, ErrorKind::ArgumentError, "name must be a string, got %s", luaL_typename(L, -1));
-    name = lua_tostring(L, -1);
-  }
-  int init = 0, ninit = 0;
-  if (lua_getfield(L, 1, "initializer") != LUA_TNIL) {
-    if (!lua_isfunction(L, -1))
-      raise_error(L, ErrorKind::ArgumentError, "initializer must be a function, got %s", luaL_typename(L, -1));
-    init = lua_gettop(L);
-    ninit = 1;
-    ninit += push_args_field(L, 1, "initargs");
-  }
+  pool_binding::open_options(L);
+  pool_binding::PoolSpec spec = pool_binding::read_spec(L);
   return protect(L, [&] {
     std::shared_ptr<Message> payload;
-    if (init) {
+    if (spec.init) {
       payload = std::make_shared<Message>();
-      codec::encode(L, init, ninit, *payload, {"initializer", 0});
+      codec::encode(L, spec.init, spec.ninit, *payload, {"initializer", 0});
     }
     pool::Options o;
-    o.workers = static_cast<int>(workers);
-    o.max_tasks_per_worker = static_cast<int>(max_tasks);
-    o.name = name;
+    o.workers = static_cast<int>(spec.workers);
+    o.max_tasks_per_worker = static_cast<int>(spec.max_tasks);
+    o.name = spec.name;
     push_handle(L, make_pool(std::move(o), std::move(payload)).get());
     return 1;
   });
@@ -250,8 +218,31 @@ int l_stderr_isatty(lua_State* L) {
 
 // ---- methods -------------------------------------------------------------------
 
+// The handle at argument 1 if it is a pool's (either kind), else
+// ArgumentError; `procs` says which kind.
+Handle* pool_handle(lua_State* L, bool* procs = nullptr) {
+  auto* h = static_cast<Handle*>(luaL_testudata(L, 1, Pool::kProcessTypeName));
+  if (procs) *procs = h != nullptr;
+  if (!h) h = static_cast<Handle*>(luaL_testudata(L, 1, Pool::kThreadTypeName));
+  return h ? h : check_handle(L, 1, Pool::kThreadTypeName);  // raises
+}
+
+// The pool at argument 1. Methods have their class's metatable as upvalue
+// 1 (each kind has its own method table), so the usual case is one compare.
+Pool* self_pool(lua_State* L) {
+  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  if (h && lua_getmetatable(L, 1)) {
+    bool same = lua_rawequal(L, -1, lua_upvalueindex(1));
+    lua_pop(L, 1);
+    if (same && h->obj) return static_cast<Pool*>(h->obj);
+  }
+  h = pool_handle(L);
+  if (!h->obj) raise_error(L, ErrorKind::InvalidState, "the pool handle was released");
+  return static_cast<Pool*>(h->obj);
+}
+
 int m_submit(lua_State* L) {
-  ThreadPool* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   check_function(L, 2);
   runtime::run_due_callbacks(L);
   int nargs = lua_gettop(L) - 2;
@@ -281,7 +272,7 @@ int m_submit(lua_State* L) {
 
 // shutdown{wait=true, cancel_futures=false}
 int m_shutdown(lua_State* L) {
-  ThreadPool* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   bool wait = true, cancel = false;
   if (!lua_isnoneornil(L, 2)) {
     check_table(L, 2);
@@ -298,7 +289,7 @@ int m_shutdown(lua_State* L) {
 }
 
 int m_close(lua_State* L) {
-  ThreadPool* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   return protect(L, [&] {
     p->shutdown(false, false);
     return 0;
@@ -306,7 +297,7 @@ int m_close(lua_State* L) {
 }
 
 int m_join(lua_State* L) {
-  ThreadPool* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   Deadline d = check_timeout(L, 2);
   runtime::run_due_callbacks(L);
   return protect(L, [&] {
@@ -316,26 +307,35 @@ int m_join(lua_State* L) {
 }
 
 int m_terminate(lua_State* L) {
-  ThreadPool* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   return protect(L, [&] {
     p->terminate();
     return 0;
   });
 }
 
-// __close: shutdown with wait; a closed (released) handle is left alone.
+// __close(pool, err): shutdown with wait (Python's `with`), also when the
+// block raised; but when it was left by Ctrl-C (Interrupted) or by the
+// cancellation of its thread (Cancelled), waiting for the running tasks is
+// not what was asked: the pool is terminated instead, as it is at exit
+// after Ctrl-C. A released handle is left alone.
 int m_close_scope(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, ThreadPool::kTypeName));
+  Handle* h = pool_handle(L);
   if (!h->obj) return 0;
-  auto* p = static_cast<ThreadPool*>(h->obj);
+  auto* p = static_cast<Pool*>(h->obj);
+  bool interrupted = is_error(L, 2, "Interrupted");
+  bool cancelled = is_error(L, 2, "Cancelled");
   return protect(L, [&] {
-    p->shutdown(true, false);
+    if (interrupted || cancelled)
+      p->terminate(!cancelled);  // a cancelled thread's waits would raise at once
+    else
+      p->shutdown(true, false);
     return 0;
   });
 }
 
 int pool_getter(lua_State* L) {
-  auto* p = self<ThreadPool>(L);
+  Pool* p = self_pool(L);
   const char* key = lua_tostring(L, 2);
   if (!key) return 0;
   std::string_view k = key;
@@ -347,45 +347,126 @@ int pool_getter(lua_State* L) {
     lua_pushinteger(L, p->workers());
     return 1;
   }
+  if (k == "start_method" && p->kind() == pool::WorkerKind::Process) {
+    lua_pushstring(L, process::method_name(p->start_method()));
+    return 1;
+  }
   return 0;
 }
 
 int pool_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, ThreadPool::kTypeName));
-  if (!h->obj) return push_state(L, "ThreadPool", "released");
-  auto* p = static_cast<ThreadPool*>(h->obj);
+  bool procs;
+  Handle* h = pool_handle(L, &procs);
+  const char* what = procs ? "ProcessPool" : "ThreadPool";
+  if (!h->obj) return push_state(L, what, "released");
+  auto* p = static_cast<Pool*>(h->obj);
   const char* state = p->broken() ? "broken" : p->is_shutdown() ? "shut down" : "running";
-  lua_pushfstring(L, "ThreadPool '%s' (%d workers, %s)", p->name().c_str(), p->workers(), state);
+  if (procs)
+    lua_pushfstring(L, "%s '%s' (%d workers, %s, %s)", what, p->name().c_str(), p->workers(),
+                    process::method_name(p->start_method()), state);
+  else
+    lua_pushfstring(L, "%s '%s' (%d workers, %s)", what, p->name().c_str(), p->workers(), state);
   return 1;
 }
 
 const luaL_Reg kMethods[] = {{"submit", m_submit},       {"shutdown", m_shutdown}, {"close", m_close},
                              {"join", m_join},           {"terminate", m_terminate}, {nullptr, nullptr}};
 const luaL_Reg kMeta[] = {{"__tostring", pool_tostring}, {"__close", m_close_scope}, {nullptr, nullptr}};
+const luaL_Reg kNoMethods[] = {{nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {{"ThreadPool", l_ThreadPool},
+                               {"ProcessPool", pool_binding::l_ProcessPool},
                                {"default", l_default},
                                {"stderr_isatty", l_stderr_isatty},
+                               {"_serve", runtime::serve_pool_worker},  // what worker processes run
                                {nullptr, nullptr}};
 
 const bool kHandleTypes = [] {
-  register_handle_type(ThreadPool::kTypeName, "tide.pool");
+  register_handle_type(Pool::kThreadTypeName, "tide.pool");
+  register_handle_type(Pool::kProcessTypeName, "tide.pool");
+  register_handle_type(pool::PoolShared::kTypeName, "tide._pool");
   return true;
 }();
 
+// The methods table of `type`, left on the stack.
+void push_methods(lua_State* L, const char* type) {
+  luaL_getmetatable(L, type);
+  lua_getfield(L, -1, "__index");
+  lua_getupvalue(L, -1, 2);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+}
+
 }  // namespace
+
+namespace pool_binding {
+
+int cpu_count() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Ref<Pool> start_pool(pool::Options options) {
+  // Pools stop (and reap their worker processes) before the process exit
+  // hook terminates children and stops the forkserver: hooks run in reverse
+  // order of registration, so the process hook is registered first.
+  process::install_exit_hook();
+  runtime::on_exit(at_exit);
+  return Pool::create(std::move(options));
+}
+
+PoolSpec read_spec(lua_State* L) {
+  PoolSpec spec;
+  spec.workers = cpu_count();
+  if (lua_getfield(L, 1, "workers") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 4096)
+      raise_error(L, ErrorKind::ArgumentError, "workers must be an integer from 1 to 4096, got %s",
+                  luaL_tolstring(L, -1, nullptr));
+    spec.workers = lua_tointeger(L, -1);
+  }
+  if (lua_getfield(L, 1, "max_tasks_per_worker") != LUA_TNIL) {
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > INT32_MAX)
+      raise_error(L, ErrorKind::ArgumentError, "max_tasks_per_worker must be a positive integer, got %s",
+                  luaL_tolstring(L, -1, nullptr));
+    spec.max_tasks = lua_tointeger(L, -1);
+  }
+  if (lua_getfield(L, 1, "name") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      raise_error(L, ErrorKind::ArgumentError, "name must be a string, got %s", luaL_typename(L, -1));
+    spec.name = lua_tostring(L, -1);
+  }
+  if (lua_getfield(L, 1, "initializer") != LUA_TNIL) {
+    if (!lua_isfunction(L, -1))
+      raise_error(L, ErrorKind::ArgumentError, "initializer must be a function, got %s", luaL_typename(L, -1));
+    spec.init = lua_gettop(L);
+    spec.ninit = 1 + push_args_field(L, 1, "initargs");
+  }
+  return spec;
+}
+
+void open_options(lua_State* L) {
+  if (lua_isnoneornil(L, 1)) {
+    lua_settop(L, 0);
+    lua_newtable(L);
+  }
+  check_table(L, 1);
+  lua_settop(L, 1);
+}
+
+}  // namespace pool_binding
 }  // namespace tide
 
 extern "C" int luaopen_tide__pool(lua_State* L) {
   using namespace tide;
   runtime::install(L);
-  install_class(L, ThreadPool::kTypeName, kModule, kMethods, pool_getter, kMeta);
+  install_class(L, Pool::kThreadTypeName, kModule, kMethods, pool_getter, kMeta);
+  install_class(L, Pool::kProcessTypeName, kModule, kMethods, pool_getter, kMeta);
+  define_class(L, ClassSpec{pool::PoolShared::kTypeName, kNoMethods}, "tide._pool");
   luaL_newlib(L, kFunctions);
-  // The methods table, for tide.pool to add map, imap, apply...
-  luaL_getmetatable(L, ThreadPool::kTypeName);
-  lua_getfield(L, -1, "__index");
-  lua_getupvalue(L, -1, 2);
-  lua_setfield(L, -4, "methods");
-  lua_pop(L, 2);
+  // The methods tables, for tide.pool to add map, imap, apply...
+  push_methods(L, Pool::kThreadTypeName);
+  lua_setfield(L, -2, "methods");
+  push_methods(L, Pool::kProcessTypeName);
+  lua_setfield(L, -2, "process_methods");
   return 1;
 }

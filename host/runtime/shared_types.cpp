@@ -4,6 +4,7 @@
 
 #include "future/future.hpp"
 #include "pipe/connection.hpp"
+#include "pool/pool_data.hpp"
 #include "queue/queue.hpp"
 #include "shared_values/table.hpp"
 #include "sync/types.hpp"
@@ -21,6 +22,7 @@ void register_shared_types() {
     tide::future::register_shared_types();
     tide::shared_values::register_table_type();
     tide::pipe::register_shared_types();
+    tide::pool::register_shared_types();
   });
 }
 

@@ -24,6 +24,10 @@ struct Outcome {
   // Failed: RemoteError when the work raised (values hold the error);
   // WorkerDied when the worker ended without a result (text says how).
   ErrorKind failure_kind = ErrorKind::RemoteError;
+  // WorkerDied of a process: its exit code, -N after signal N (Python's
+  // Process.exitcode), when has_exitcode.
+  bool has_exitcode = false;
+  int exitcode = 0;
 };
 
 class Completion {

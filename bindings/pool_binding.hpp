@@ -1,0 +1,32 @@
+// Shared by the tide._pool binding files (pool.cpp, process_pool.cpp).
+#pragma once
+#include <lua.hpp>
+
+#include "pool/thread_pool.hpp"
+
+namespace tide::pool_binding {
+
+int cpu_count();
+
+// Makes the options table argument 1 ({} when absent; ArgumentError if not
+// a table) and drops everything above it.
+void open_options(lua_State* L);
+
+// The options both kinds take, from the table at 1 (ArgumentError on a bad
+// one). Pushes the initializer and its arguments last: `init` is the
+// initializer's index (0: none), `ninit` counts it and its arguments.
+struct PoolSpec {
+  lua_Integer workers = 0, max_tasks = 0;
+  const char* name = "";  // on the stack while the call runs
+  int init = 0, ninit = 0;
+};
+PoolSpec read_spec(lua_State* L);
+
+// Registers the exit hooks (in the order pools need), then creates.
+Ref<pool::Pool> start_pool(pool::Options options);
+
+// ProcessPool{workers=?, start_method=?, initializer=?, initargs=?,
+//             max_tasks_per_worker=?, name=?, retries=?, task_timeout=?}
+int l_ProcessPool(lua_State* L);
+
+}  // namespace tide::pool_binding
