@@ -163,6 +163,8 @@ void Core::break_pool(Outcome cause) {
   Outcome out = failure(ErrorKind::BrokenPool, text);
   out.values = std::move(cause.values);  // the initializer's error: the cause
   out.traceback = std::move(cause.traceback);
+  out.has_exitcode = cause.has_exitcode;  // a worker process that kept dying
+  out.exitcode = cause.exitcode;
   std::vector<TaskRecord> pending;
   {
     std::lock_guard lock(m);

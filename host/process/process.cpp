@@ -276,6 +276,8 @@ Outcome Process::outcome() {
   o.state = CompletionState::Failed;
   o.failure_kind = ErrorKind::WorkerDied;
   o.text = describe_status(status_);
+  o.has_exitcode = true;
+  o.exitcode = WIFSIGNALED(status_) ? -WTERMSIG(status_) : WEXITSTATUS(status_);
   return o;
 }
 

@@ -1,4 +1,4 @@
--- tide.pool (API.md §6): ThreadPool. The native half (tide._pool) runs
+-- tide.pool (API.md §6): ThreadPool and ProcessPool. The native half (tide._pool) runs
 -- tasks on warm worker states and completes their futures; this file adds
 -- what is clearer in Lua: map, imap, imap_unordered, starmap, apply,
 -- apply_async and the progress bar, all built on submit and futures.
@@ -22,11 +22,8 @@ local M = {}
 local methods = native.methods
 
 M.ThreadPool = native.ThreadPool
+M.ProcessPool = native.ProcessPool
 M.default = native.default
-
-function M.ProcessPool()
-  error(tide.error("InvalidState", "tide.pool.ProcessPool is not available in this version; use ThreadPool"), 2)
-end
 
 local function arg_error(n, fname, msg)
   error(tide.error("ArgumentError", ("bad argument #%d to '%s' (%s)"):format(n, fname, msg)), 3)
@@ -333,6 +330,11 @@ function methods:apply_async(fn, args, opts)
     end)
   end
   return f
+end
+
+-- A ProcessPool has the same interface: the same Lua methods.
+for k, v in pairs(methods) do
+  if native.process_methods[k] == nil then native.process_methods[k] = v end
 end
 
 return M
