@@ -20,7 +20,8 @@ void register_module(const char* name, lua_CFunction open);
 
 // Runs `fn`'s chunk with the traceback handler; on error leaves a message
 // (with traceback) on the stack and returns the status. Used by the command
-// and the REPL.
+// and the REPL. To-be-closed variables the error closes see an Interrupted
+// or Cancelled error as the error object (it becomes a message only after).
 int pcall_traceback(lua_State* L, int nargs, int nresults);
 
 }  // namespace tide::runtime
