@@ -27,6 +27,7 @@
 #include "runtime/pool_runner.hpp"
 #include "runtime/shutdown.hpp"
 #include "runtime/state.hpp"
+#include "shm/arena.hpp"
 #include "shm/owner.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
@@ -211,6 +212,14 @@ int l_default(lua_State* L) {
   });
 }
 
+// Internal, for leak checks in tests: bytes of the shared arena in use.
+int l_arena_in_use(lua_State* L) {
+  return protect(L, [&] {
+    lua_pushinteger(L, static_cast<lua_Integer>(shm::Arena::get().bytes_in_use()));
+    return 1;
+  });
+}
+
 int l_stderr_isatty(lua_State* L) {
   lua_pushboolean(L, isatty(STDERR_FILENO));
   return 1;
@@ -379,6 +388,7 @@ const luaL_Reg kFunctions[] = {{"ThreadPool", l_ThreadPool},
                                {"default", l_default},
                                {"stderr_isatty", l_stderr_isatty},
                                {"_serve", runtime::serve_pool_worker},  // what worker processes run
+                               {"_arena_in_use", l_arena_in_use},
                                {nullptr, nullptr}};
 
 const bool kHandleTypes = [] {

@@ -61,7 +61,14 @@ struct WorkerSlot {
   std::uint64_t pos = 0;                    // under m: the ring position `current` came from
   TaskRecord current;                       // under m: the held task
   std::uint32_t holding = 0;                // under m: `current` is valid
-  std::uint32_t reserved = 0;
+  // The worker holds a reference of its own to the held task's future (its
+  // proxy), which its supervisor drops if it dies: set after the reference
+  // is taken, cleared before it is dropped, so a death in between leaks
+  // one reference rather than dropping one twice.
+  std::atomic<std::uint32_t> future_ref{0};
+  // The same for the worker's references to the pool's shared part and its
+  // init_failure future (its payload's handles, held for its whole life).
+  std::atomic<std::uint32_t> payload_refs{0};
 };
 
 inline constexpr std::uint32_t kShutdown = 1;   // take no new work; stop once the queue is empty

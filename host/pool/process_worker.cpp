@@ -124,11 +124,18 @@ void Core::supervise(Thread& self, int slot) {
     }
     int code = child->exitcode().value_or(0);
     SlotState st = state_of(s);
+    if (s.payload_refs.exchange(0, std::memory_order_acq_rel)) {  // it died holding them
+      shm::release_shared(shared->shared_header());
+      shm::release_shared(init_failure->shared_header());
+    }
     std::string who = "worker '" + name + "' (pid " + std::to_string(pid) + ")";
 
     auto held = [&](Outcome out, bool retry) {
       std::optional<TaskRecord> rec = shared->recover(slot);
+      // The dead worker's own reference to the task's future, if it held one.
+      bool dead_ref = s.future_ref.exchange(0, std::memory_order_acq_rel) != 0;
       if (!rec) return false;
+      if (dead_ref) shm::release_shared(shm::Arena::get().at<shm::SharedHeader>(rec->future));
       try {
         Ref<future::Future> fut = future_of(*rec);
         if (retry && rec->attempts < static_cast<std::uint32_t>(po.retries) && fut->requeue()) {

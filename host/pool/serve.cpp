@@ -52,13 +52,14 @@ ServeEnd serve(PoolShared& pool, int slot, TaskRunner& runner, const std::string
   WaitContext& ctx = WaitContext::current();
   int max = pool.max_tasks();
   int done = 0;
+  std::atomic<std::uint32_t>* ledger = slot >= 0 ? &pool.slot(slot).future_ref : nullptr;
   while (!ctx.cancel_requested()) {
     std::optional<TaskRecord> rec = pool.take(slot);
     if (!rec) return ServeEnd::Stopped;
     Task task;
     bool go = false;
     try {
-      task = open_record(*rec);
+      task = open_record(*rec, ledger);
       go = task.future->set_running_or_notify_cancel();
     } catch (const Error& e) {
       // Completed by someone else (set_result on a pool future), or a task
@@ -71,6 +72,7 @@ ServeEnd serve(PoolShared& pool, int slot, TaskRunner& runner, const std::string
         out = failure(ErrorKind::Cancelled, "was cancelled: pool '" + pool_name + "' was terminated");
       finish(*task.future, std::move(out), worker, pool_name);
     }
+    if (ledger) ledger->store(0, std::memory_order_release);
     task = Task{};
     pool.release_held(slot);
     close_record(*rec);

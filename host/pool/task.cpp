@@ -92,13 +92,14 @@ TaskRecord stored_record(const Ref<future::Future>& future, const FunctionBlob& 
   return r;
 }
 
-Task open_record(const TaskRecord& r) {
+Task open_record(const TaskRecord& r, std::atomic<std::uint32_t>* ledger) {
   if (r.local) return std::move(*local_task(r));
   Task t;
-  Ref<Object> obj = shm::proxy_for(r.future);
-  auto* f = dynamic_cast<future::Future*>(obj.get());
-  if (!f) throw Error(ErrorKind::TransferError, "a pool task's future is not a Future");
-  t.future = Ref<future::Future>::share(f);
+  auto* h = arena().at<shm::SharedHeader>(r.future);
+  if (!h || h->type != shm::SharedType::Future) throw Error(ErrorKind::TransferError, "a pool task's future is not a Future");
+  shm::retain_shared(h);
+  if (ledger) ledger->store(1, std::memory_order_release);
+  t.future = Ref<future::Future>::adopt(new future::Future(h));
   t.stored_fn = r.fn;
   t.args = shm::load_message(r.args);
   return t;

@@ -80,7 +80,9 @@ TaskRecord stored_record(const Ref<future::Future>& future, const FunctionBlob& 
 
 // The Task a worker runs for `r` (new references; a Local record's Task is
 // moved out). The record still owns what it owned until close_record.
-Task open_record(const TaskRecord& r);
+// `ledger` (a process worker's slot's future_ref) is set once the Task's
+// reference to the future is taken.
+Task open_record(const TaskRecord& r, std::atomic<std::uint32_t>* ledger = nullptr);
 // A new reference to the record's future (to cancel or fail it).
 Ref<future::Future> future_of(const TaskRecord& r);
 // Frees what the record owns. Local records: only in their own process.

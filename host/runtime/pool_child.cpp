@@ -52,6 +52,9 @@ int serve_pool_worker(lua_State* L) {
   // pool at exit), so a worker does not die of it.
   signal(SIGINT, SIG_IGN);
   pool::WorkerSlot& s = shared->slot(static_cast<int>(slot));
+  // Our handles to `shared` and `init_failure` hold a reference each; if we
+  // are killed, the supervisor drops them (see WorkerSlot::payload_refs).
+  s.payload_refs.store(1, std::memory_order_release);
   const std::string pool_name = lua_tostring(L, 4);
   const std::string worker = process::current_name();
   if (lua_gettop(L) >= 5) {
@@ -62,6 +65,7 @@ int serve_pool_worker(lua_State* L) {
       } catch (const std::exception& e) {
         log::get().error("pool '{}': the initializer's error cannot be reported: {}", pool_name, e.what());
       }
+      s.payload_refs.store(0, std::memory_order_release);
       set_state(s, pool::SlotState::InitFailed);
       return 0;
     }
@@ -73,6 +77,7 @@ int serve_pool_worker(lua_State* L) {
     std::unique_ptr<pool::TaskRunner> runner = borrowed_runner(L);
     end = pool::serve(*shared, static_cast<int>(slot), *runner, worker, pool_name);
   }
+  s.payload_refs.store(0, std::memory_order_release);
   set_state(s, end == pool::ServeEnd::Retired ? pool::SlotState::Retired : pool::SlotState::Stopped);
   return 0;
 }
