@@ -220,6 +220,15 @@ int l_arena_in_use(lua_State* L) {
   });
 }
 
+// _new_array(n): an empty table with room for n array items, for map's
+// result lists (filling one that grows from nothing rehashes all the way).
+int l_new_array(lua_State* L) {
+  lua_Integer n = check_integer(L, 1);
+  if (n < 0 || n > (lua_Integer(1) << 26)) arg_error(L, 1, "size out of range");
+  lua_createtable(L, static_cast<int>(n), 0);
+  return 1;
+}
+
 int l_stderr_isatty(lua_State* L) {
   lua_pushboolean(L, isatty(STDERR_FILENO));
   return 1;
@@ -389,6 +398,7 @@ const luaL_Reg kFunctions[] = {{"ThreadPool", l_ThreadPool},
                                {"stderr_isatty", l_stderr_isatty},
                                {"_serve", runtime::serve_pool_worker},  // what worker processes run
                                {"_arena_in_use", l_arena_in_use},
+                               {"_new_array", l_new_array},
                                {nullptr, nullptr}};
 
 const bool kHandleTypes = [] {

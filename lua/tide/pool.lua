@@ -48,7 +48,7 @@ end
 -- Runs in a worker: fn over one slice of the input. Its only upvalue is
 -- the global table, so each worker decodes it once.
 local function run_chunk(fn, items, first, star, n)
-  local out, at, tb = {}, 0, nil
+  local out, at, tb = require("tide._pool")._new_array(n), 0, nil
   local ok, err = xpcall(function()
     if star then
       for i = 1, n do
@@ -174,7 +174,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
       error(perr, 0)
     end
   end
-  local results = {}
+  local results = native._new_array(n)
   for i, f in ipairs(futs) do
     local rok, chunk, cn = pcall(f.result, f, remaining(deadline))
     if not rok then
