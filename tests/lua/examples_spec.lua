@@ -25,6 +25,12 @@ T.test("readme_pool: the README's pool example prints what it says", function()
   T.eq(out, "1 4 9 16\n13\t42\n")
 end)
 
+T.test("readme_process_pool: the README's process pool example prints what it says", function()
+  local code, out, err = example("readme_process_pool.lua")
+  T.eq(code, 0, err)
+  T.eq(out, "1 4 9 16\nfalse\tWorkerDied\tSIGKILL\nthe pool goes on\n")
+end)
+
 T.test("readme_fork: the README's fork example prints 2000", function()
   local code, out, err = example("readme_fork.lua")
   T.eq(code, 0, err)
