@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/wait.hpp"
+#include "pool/fd_channel.hpp"
 #include "pool/thread_pool.hpp"
 #include "thread/thread.hpp"
 
@@ -24,6 +25,7 @@ struct Core : std::enable_shared_from_this<Core> {
   Ref<PoolShared> shared;
   Ref<future::Future> init_failure;  // process workers: the first initializer error
   std::vector<Message> payloads;     // process workers: what slot i's process runs
+  std::vector<fd_channel::Pair> channels;  // process workers: slot i's descriptor channel
 
   std::mutex m;  // guards the fields up to `exited`
   std::vector<Ref<Thread>> threads;    // live workers / supervisors (cycle broken as they exit)

@@ -69,6 +69,7 @@ struct WorkerSlot {
   // The same for the worker's references to the pool's shared part and its
   // init_failure future (its payload's handles, held for its whole life).
   std::atomic<std::uint32_t> payload_refs{0};
+  std::int32_t channel_fd = -1;  // set at creation: the worker's end of fd_channel
 };
 
 inline constexpr std::uint32_t kShutdown = 1;   // take no new work; stop once the queue is empty

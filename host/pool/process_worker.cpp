@@ -14,11 +14,13 @@
 //                row breaks the pool instead of respawning forever);
 //   Idle / Busy  died: the task it held (if any) fails with WorkerDied,
 //                or is queued again (`retries`); replaced.
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/wait.hpp"
 #include "pool/core.hpp"
 #include "pool/serve.hpp"
 
@@ -87,7 +89,9 @@ void Core::supervise(Thread& self, int slot) {
     const std::string name = next_name();
     s.state.store(static_cast<std::uint32_t>(SlotState::Starting), std::memory_order_release);
     auto child = Ref<Process>::make(payloads[static_cast<std::size_t>(slot)], name, true, po.method);
+    const int channel = channels[static_cast<std::size_t>(slot)].supervisor;
     try {
+      child->add_descriptors({channels[static_cast<std::size_t>(slot)].worker});
       child->start();
     } catch (const Error& e) {
       break_pool(failure(ErrorKind::BrokenPool, std::string("cannot start a worker process: ") + e.what()));
@@ -109,7 +113,13 @@ void Core::supervise(Thread& self, int slot) {
         d = Deadline::after(busy ? started + po.task_timeout - now_s() : po.task_timeout);
       }
       try {
-        if (child->wait(d)) break;
+        // The child's end, or a request for descriptors (fd_channel.hpp).
+        pollfd fds[2] = {{child->status_fd(), POLLIN, 0}, {channel, POLLIN, 0}};
+        if (wait_fds(fds, 2, d) > 0) {
+          if (fds[1].revents & POLLIN) fd_channel::serve_one(channel);
+          if (child->wait(Deadline::after(0))) break;
+          continue;
+        }
       } catch (const Error&) {  // Cancelled: terminate()
         kill_child(*child, false);
         how = Ended::Terminated;

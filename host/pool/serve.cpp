@@ -3,6 +3,8 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
+#include "pipe/connection.hpp"
+#include "pool/fd_channel.hpp"
 
 namespace tide::pool {
 
@@ -61,6 +63,11 @@ ServeEnd serve(PoolShared& pool, int slot, TaskRunner& runner, const std::string
     try {
       task = open_record(*rec, ledger);
       go = task.future->set_running_or_notify_cancel();
+      // Pipe connections made after this worker process started: their
+      // descriptors come from the supervisor.
+      if (go && slot >= 0 && pool.slot(slot).channel_fd >= 0)
+        if (auto lacking = pipe::lacking_descriptor(task.args); !lacking.empty())
+          fd_channel::fetch(pool.slot(slot).channel_fd, lacking);
     } catch (const Error& e) {
       // Completed by someone else (set_result on a pool future), or a task
       // that cannot be received.

@@ -1,5 +1,7 @@
 #include "pool/thread_pool.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -63,6 +65,11 @@ Core::~Core() {
     std::vector<TaskRecord> left = shared->stop(kTerminate, true);
     settle(left, nullptr);
   }
+  if (pid == shm::current_pid())
+    for (auto& c : channels) {
+      ::close(c.supervisor);
+      ::close(c.worker);
+    }
 }
 
 std::string Core::next_name() {
@@ -242,6 +249,10 @@ Ref<Pool> Pool::create(Options options) {
     core->shared = po.shared;
     core->init_failure = po.init_failure;
     core->payloads = std::move(po.payloads);
+    for (int i = 0; i < core->opt.workers; ++i) {
+      core->channels.push_back(fd_channel::make());
+      core->shared->slot(i).channel_fd = core->channels.back().worker;
+    }
   } else {
     core->shared = PoolShared::create(0, core->opt.max_tasks_per_worker);
   }

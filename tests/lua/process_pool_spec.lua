@@ -60,6 +60,26 @@ for _, m in ipairs(METHODS) do
     T.eq(v.value, 10)
   end)
 
+  T.test(m .. ": pipe connections made after the workers started work in their tasks", function()
+    local pipe = require "tide.pipe"
+    local p <close> = pool.ProcessPool{workers = 2, start_method = m}
+    p:map(function(x) return x end, {1, 2}, {chunksize = 1})  -- both workers are up
+    local a, b = pipe.Pipe()
+    local f = p:submit(function(conn, x) conn:send({x, "from a worker"}) return conn:recv() end, b, 42)
+    T.same(a:recv(30), {42, "from a worker"})
+    a:send("reply")
+    T.eq(f:result(), "reply")
+    -- The same connection again (the worker has it now), and one closed here.
+    T.eq(p:submit(function(conn) conn:send("again") return true end, b):result(), true)
+    T.eq(a:recv(30), "again")
+    local c, d = pipe.Pipe()
+    d:close()
+    local g = p:submit(function(conn) return pcall(conn.send, conn, "x") end, d)
+    local ok, e = g:result()
+    T.eq(ok, false); T.truthy(tide.is_error(e, "InvalidState"), tostring(e))
+    c:close()
+  end)
+
   T.test(m .. ": a worker killed mid-task fails that task with WorkerDied; the rest completes", function()
     local p <close> = pool.ProcessPool{workers = 2, start_method = m}
     local q, ev = queue.Queue(), sync.Event()
