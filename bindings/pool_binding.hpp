@@ -2,6 +2,8 @@
 #pragma once
 #include <lua.hpp>
 
+#include <memory>
+
 #include "pool/thread_pool.hpp"
 
 namespace tide::pool_binding {
@@ -21,6 +23,14 @@ struct PoolSpec {
   int init = 0, ninit = 0;
 };
 PoolSpec read_spec(lua_State* L);
+
+// submit's function cache (pool_functions.cpp). blob_box: Lua API only (may
+// raise, holds no C++ object): fn's cache box, made empty if new, or
+// nullptr when fn is not cacheable. function_blob (inside protect(), may
+// throw TransferError): the blob to submit, encoded once per box.
+struct BlobBox;
+BlobBox* blob_box(lua_State* L, int fn);
+std::shared_ptr<const pool::FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box);
 
 // Registers the exit hooks (in the order pools need), then creates.
 Ref<pool::Pool> start_pool(pool::Options options);
