@@ -10,6 +10,7 @@
 #include "codec/codec.hpp"
 #include "luabase/protect.hpp"
 #include "pool_binding.hpp"
+#include "process/launch.hpp"
 #include "process/process.hpp"
 #include "runtime/pool_child.hpp"
 #include "shm/shared.hpp"
@@ -70,6 +71,9 @@ int l_ProcessPool(lua_State* L) {
   o.max_tasks_per_worker = static_cast<int>(spec.max_tasks);
   o.name = spec.name;
   return protect(L, [&] {
+    // Fails here, not in the first worker's start: spawn and forkserver run
+    // the tide command, which a stock interpreter may not find.
+    if (o.process.method != process::StartMethod::Fork) process::tide_command();
     if (o.name.empty()) o.name = pool::default_name(pool::WorkerKind::Process);
     pool::register_shared_types();
     o.process.shared = pool::PoolShared::create(o.workers, o.max_tasks_per_worker);
