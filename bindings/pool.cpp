@@ -7,6 +7,7 @@
 // submit's function cache is in pool_functions.cpp.
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -98,12 +99,13 @@ int l_arena_in_use(lua_State* L) {
   });
 }
 
-// _new_array(n): an empty table with room for n array items, for map's
-// result lists (filling one that grows from nothing rehashes all the way).
+// _new_array(n): an empty table with room for n array items (at most 2^24:
+// a hint, not a promise), for map's result lists (filling one that grows
+// from nothing rehashes all the way).
 int l_new_array(lua_State* L) {
   lua_Integer n = check_integer(L, 1);
-  if (n < 0 || n > (lua_Integer(1) << 26)) arg_error(L, 1, "size out of range");
-  lua_createtable(L, static_cast<int>(n), 0);
+  if (n < 0) arg_error(L, 1, "size must not be negative");
+  lua_createtable(L, static_cast<int>(std::min(n, lua_Integer(1) << 24)), 0);
   return 1;
 }
 
