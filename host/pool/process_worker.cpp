@@ -181,7 +181,7 @@ void Core::supervise(Thread& self, int slot) {
     if (st == SlotState::Stopped) break;
     if (st == SlotState::Retired) {
       start_failures = 0;
-      log::get().debug("pool '{}': replacing {} after {} tasks", opt.name, who, opt.max_tasks_per_worker);
+      log::get().debug("pool '{}': {} retired after {} tasks", opt.name, who, opt.max_tasks_per_worker);
       continue;
     }
     if (st == SlotState::InitFailed) {
