@@ -1,4 +1,4 @@
-# Python twin of w11_pool_start.lua: multiprocessing.Pool(2) and
+# Python twin of w9_pool_start.lua: multiprocessing.Pool(2) and
 # ProcessPoolExecutor(2) per start method: made, one task submitted, its
 # result back (the time measured), then shut down.
 import multiprocessing as mp

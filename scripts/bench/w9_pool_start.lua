@@ -1,4 +1,4 @@
--- Pool start to first result, for each start method (ms): ProcessPool of 2
+-- W9 (start): pool start to first result, for each start method (ms): ProcessPool of 2
 -- workers made, one task submitted, its result back, the pool shut down.
 -- Beside ThreadPool and Python's multiprocessing.Pool(2) and
 -- ProcessPoolExecutor(2) per start method, in the same run.
@@ -25,7 +25,7 @@ local function best(make)
   return b * 1e3
 end
 
-local py = bench.python("w11_pool_start.py")
+local py = bench.python("w9_pool_start.py")
 local t = best(function() return pool.ThreadPool{workers = 2} end)
 bench.line("pool start to first result, thread (best of %d): tide %.3f ms", REPS, t)
 for _, m in ipairs{"fork", "forkserver", "spawn"} do
