@@ -68,7 +68,7 @@ Ref<Pool> default_pool() {
 // ThreadPool{workers=?, initializer=?, initargs=?, max_tasks_per_worker=?, name=?}
 int l_ThreadPool(lua_State* L) {
   pool_binding::open_options(L);
-  pool_binding::PoolSpec spec = pool_binding::read_spec(L);
+  pool_binding::PoolSpec spec = pool_binding::read_spec(L, 4096);
   return protect(L, [&] {
     std::shared_ptr<Message> payload;
     if (spec.init) {
@@ -309,13 +309,13 @@ Ref<Pool> start_pool(pool::Options options) {
   return Pool::create(std::move(options));
 }
 
-PoolSpec read_spec(lua_State* L) {
+PoolSpec read_spec(lua_State* L, lua_Integer max_workers) {
   PoolSpec spec;
-  spec.workers = cpu_count();
+  spec.workers = std::min<lua_Integer>(cpu_count(), max_workers);
   if (lua_getfield(L, 1, "workers") != LUA_TNIL) {
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > 4096)
-      raise_error(L, ErrorKind::ArgumentError, "workers must be an integer from 1 to 4096, got %s",
-                  luaL_tolstring(L, -1, nullptr));
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1 || lua_tointeger(L, -1) > max_workers)
+      raise_error(L, ErrorKind::ArgumentError, "workers must be an integer from 1 to %d, got %s",
+                  static_cast<int>(max_workers), luaL_tolstring(L, -1, nullptr));
     spec.workers = lua_tointeger(L, -1);
   }
   if (lua_getfield(L, 1, "max_tasks_per_worker") != LUA_TNIL) {

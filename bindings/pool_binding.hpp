@@ -15,14 +15,14 @@ int cpu_count();
 void open_options(lua_State* L);
 
 // The options both kinds take, from the table at 1 (ArgumentError on a bad
-// one). Pushes the initializer and its arguments last: `init` is the
+// one; `workers` from 1 to max_workers). Pushes the initializer and its arguments last: `init` is the
 // initializer's index (0: none), `ninit` counts it and its arguments.
 struct PoolSpec {
   lua_Integer workers = 0, max_tasks = 0;
   const char* name = "";  // on the stack while the call runs
   int init = 0, ninit = 0;
 };
-PoolSpec read_spec(lua_State* L);
+PoolSpec read_spec(lua_State* L, lua_Integer max_workers);
 
 // submit's function cache (pool_functions.cpp). blob_box: Lua API only (may
 // raise, holds no C++ object): fn's cache box, made empty if new, or

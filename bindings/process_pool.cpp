@@ -66,7 +66,9 @@ int l_ProcessPool(lua_State* L) {
   o.process.method = read_method(L);
   o.process.retries = read_retries(L);
   o.process.task_timeout = read_task_timeout(L);
-  PoolSpec spec = read_spec(L);
+  // Each worker is a process with its own Lua state: 1024 of them already
+  // take a gigabyte or two.
+  PoolSpec spec = read_spec(L, 1024);
   o.workers = static_cast<int>(spec.workers);
   o.max_tasks_per_worker = static_cast<int>(spec.max_tasks);
   o.name = spec.name;
