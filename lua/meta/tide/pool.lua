@@ -6,7 +6,7 @@ local pool = {}
 
 ---Options shared by both kinds of pool.
 ---@class tide.pool.Options
----@field workers? integer Number of workers, 1..4096 (default: `tide.cpu_count()`).
+---@field workers? integer Number of workers: 1..4096 threads, 1..1024 processes (default: `tide.cpu_count()`).
 ---@field initializer? function Runs once in each worker before its first task; raising breaks the pool (`BrokenPool`, the error as `cause`).
 ---@field initargs? table Arguments for `initializer` (an array; `n` field honoured).
 ---@field max_tasks_per_worker? integer Replace a worker (fresh Lua state, or fresh process) after this many tasks.
