@@ -1,4 +1,7 @@
-// The native tide modules, opened through package.preload in every state.
+// The native tide modules. register_modules() hands them to the runtime
+// (runtime::register_module, as an embedder's modules are), which opens them
+// through package.preload in every state. Whatever starts tide calls it
+// first: the command, tide.so's entry, the test programs.
 #pragma once
 #include <lua.hpp>
 
@@ -16,10 +19,13 @@ int luaopen_tide_pipe(lua_State* L);
 int luaopen_tide_process(lua_State* L);
 }
 
+namespace tide::bindings {
+// Idempotent and thread-safe.
+void register_modules();
+}  // namespace tide::bindings
+
 namespace tide {
-// {name, opener}, ending with {nullptr, nullptr}.
-extern const luaL_Reg kNativeModules[];
 
 // sleep(seconds), shared by tide and tide.thread.
-int lua_sleep(lua_State* L);
+int l_sleep(lua_State* L);
 }  // namespace tide

@@ -192,7 +192,7 @@ int getter(lua_State* L) {
   return 0;
 }
 
-int meta_tostring(lua_State* L) {
+int connection_tostring(lua_State* L) {
   Connection* c = self<Connection>(L);
   const char* dir = c->readable() && c->writable() ? "duplex" : c->readable() ? "read" : "write";
   lua_pushfstring(L, "tide.Connection (%s, %s)", dir, c->closed() ? "closed" : "open");
@@ -280,7 +280,7 @@ int l_open(lua_State* L) {
 const luaL_Reg kMethods[] = {{"send", m_send},   {"recv", m_recv},     {"send_bytes", m_send_bytes},
                              {"recv_bytes", m_recv_bytes}, {"poll", m_poll}, {"close", m_close},
                              {"fileno", m_fileno}, {nullptr, nullptr}};
-const luaL_Reg kMeta[] = {{"__close", m_close}, {"__tostring", meta_tostring}, {nullptr, nullptr}};
+const luaL_Reg kMeta[] = {{"__close", m_close}, {"__tostring", connection_tostring}, {nullptr, nullptr}};
 const luaL_Reg kFunctions[] = {{"Pipe", l_Pipe}, {"wait", l_wait}, {"fifo", l_fifo}, {"open", l_open},
                                {nullptr, nullptr}};
 

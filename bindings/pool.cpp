@@ -5,6 +5,7 @@
 // map, imap, starmap, apply and progress bars are Lua (lua/tide/pool.lua),
 // built on submit and futures.
 // submit's function cache is in pool_functions.cpp.
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +21,7 @@
 #include "process/process.hpp"
 #include "runtime/pool_child.hpp"
 #include "runtime/pool_runner.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "shm/arena.hpp"
 #include "shm/owner.hpp"
@@ -41,18 +42,25 @@ using namespace sync_binding;
 constexpr const char* kModule = "tide.pool";  // defines the handle type (with the Lua methods)
 // ---- the default pool, and exit ------------------------------------------------
 
-void at_exit(const runtime::ExitContext& ctx) noexcept { Pool::shutdown_all(ctx.interrupted); }
+void at_exit(const ExitContext& ctx) noexcept { Pool::shutdown_all(ctx.interrupted); }
 
 Ref<Pool> make_pool(pool::Options options, std::shared_ptr<const Message> init) {
-  options.runner = runtime::lua_runner_factory(std::move(init));
+  options.runner = runtime::runner_factory(std::move(init));
   return pool_binding::start_pool(std::move(options));
 }
 
+// Held while the default pool is made, which starts threads (so it cannot
+// be a ForkSafe mutex: those sections must not wait for other locks). A
+// fork child gets a fresh one instead; it remakes the pool anyway.
+std::mutex* g_default_mutex = new std::mutex;  // never destroyed
+void fresh_default_mutex() noexcept { g_default_mutex = new std::mutex; }
+
 Ref<Pool> default_pool() {
-  static std::mutex m;
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, fresh_default_mutex); });
   static Ref<Pool>* pool = new Ref<Pool>;  // never destroyed
   static pid_t owner = 0;
-  std::lock_guard lock(m);
+  std::lock_guard lock(*g_default_mutex);
   if (!*pool || owner != shm::current_pid() || (*pool)->is_shutdown() || (*pool)->broken()) {
     pool::Options o;
     o.workers = pool_binding::cpu_count();
@@ -305,7 +313,7 @@ Ref<Pool> start_pool(pool::Options options) {
   // hook terminates children and stops the forkserver: hooks run in reverse
   // order of registration, so the process hook is registered first.
   process::install_exit_hook();
-  runtime::on_exit(at_exit);
+  on_host_exit(at_exit);
   return Pool::create(std::move(options));
 }
 

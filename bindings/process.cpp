@@ -178,7 +178,7 @@ int m_close(lua_State* L) {
 
 // Scope exit: a child still running is terminated, then reaped; the handle
 // is released. (join inside the scope to wait for the result instead.)
-int meta_close(lua_State* L) {
+int process_close(lua_State* L) {
   Handle* h = check_handle(L, 1, Process::kTypeName);
   if (!h->obj) return 0;
   auto* p = static_cast<Process*>(h->obj);
@@ -221,9 +221,9 @@ int getter(lua_State* L) {
   });
 }
 
-int meta_newindex(lua_State* L) { return set_worker_field(L, self(L), "Process"); }
+int process_newindex(lua_State* L) { return set_worker_field(L, self(L), "Process"); }
 
-int meta_tostring(lua_State* L) {
+int process_tostring(lua_State* L) {
   Handle* h = check_handle(L, 1, Process::kTypeName);
   if (!h->obj) {
     lua_pushstring(L, "Process (closed)");
@@ -239,7 +239,7 @@ int meta_tostring(lua_State* L) {
   });
 }
 
-int meta_eq(lua_State* L) {
+int process_eq(lua_State* L) {
   auto* a = static_cast<Handle*>(luaL_testudata(L, 1, Process::kTypeName));
   auto* b = static_cast<Handle*>(luaL_testudata(L, 2, Process::kTypeName));
   lua_pushboolean(L, a && b && a->obj == b->obj);
@@ -324,8 +324,8 @@ const luaL_Reg kMethods[] = {{"start", m_start},         {"join", m_join}, {"wai
                              {"is_alive", m_is_alive},   {"terminate", m_terminate},
                              {"kill", m_kill},           {"close", m_close}, {nullptr, nullptr}};
 
-const luaL_Reg kMeta[] = {{"__newindex", meta_newindex}, {"__tostring", meta_tostring},
-                          {"__eq", meta_eq},             {"__close", meta_close}, {nullptr, nullptr}};
+const luaL_Reg kMeta[] = {{"__newindex", process_newindex}, {"__tostring", process_tostring},
+                          {"__eq", process_eq},             {"__close", process_close}, {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {{"Process", l_Process},
                                {"spawn", l_spawn},

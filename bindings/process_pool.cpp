@@ -77,7 +77,6 @@ int l_ProcessPool(lua_State* L) {
     // the tide command, which a stock interpreter may not find.
     if (o.process.method != process::StartMethod::Fork) process::tide_command();
     if (o.name.empty()) o.name = pool::default_name(pool::WorkerKind::Process);
-    pool::register_shared_types();
     o.process.shared = pool::PoolShared::create(o.workers, o.max_tasks_per_worker);
     o.process.init_failure = future::Future::create();
     // serve's fixed arguments, then (per slot) the call: serve, shared,

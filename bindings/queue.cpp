@@ -241,7 +241,7 @@ int m_is_closed(lua_State* L) {
   return 1;
 }
 
-int meta_tostring(lua_State* L) {
+int queue_tostring(lua_State* L) {
   Handle* h = test_queue(L, 1);
   luaL_getmetafield(L, 1, "__name");
   const char* name = lua_tostring(L, -1) + 5;  // past "tide."
@@ -255,7 +255,7 @@ int meta_tostring(lua_State* L) {
   return 1;
 }
 
-int meta_eq(lua_State* L) {
+int queue_eq(lua_State* L) {
   Handle* a = test_queue(L, 1);
   Handle* b = test_queue(L, 2);
   auto* qa = a ? static_cast<Queue*>(a->obj) : nullptr;
@@ -282,7 +282,7 @@ void define(lua_State* L) {
     }
     return v;
   }();
-  static const luaL_Reg kMeta[] = {{"__tostring", meta_tostring}, {"__eq", meta_eq}, {nullptr, nullptr}};
+  static const luaL_Reg kMeta[] = {{"__tostring", queue_tostring}, {"__eq", queue_eq}, {nullptr, nullptr}};
   static const luaL_Reg kNone[] = {{nullptr, nullptr}};
   define_class(L, ClassSpec{name_of(K), kNone, nullptr, kMeta}, "tide.queue");
   // Queues have no fields, so __index can be the method table itself: the

@@ -157,9 +157,9 @@ int m_clear(lua_State* L) {
   return 0;
 }
 
-int meta_newindex(lua_State* L) { return m_set(L); }
+int table_newindex(lua_State* L) { return m_set(L); }
 
-int meta_tostring(lua_State* L) {
+int table_tostring(lua_State* L) {
   Handle* h = check_handle(L, 1, Table::kTypeName);
   if (!h->obj) {
     lua_pushstring(L, "Table (released)");
@@ -169,7 +169,7 @@ int meta_tostring(lua_State* L) {
   return 1;
 }
 
-int meta_eq(lua_State* L) {
+int table_eq(lua_State* L) {
   auto* a = static_cast<Handle*>(luaL_testudata(L, 1, Table::kTypeName));
   auto* b = static_cast<Handle*>(luaL_testudata(L, 2, Table::kTypeName));
   lua_pushboolean(L, a && b && a->obj && b->obj &&
@@ -188,9 +188,9 @@ int l_Table(lua_State* L) {
 const luaL_Reg kMethods[] = {{"get", m_get},     {"set", m_set}, {"update", m_update},
                              {"pairs", m_pairs}, {"len", m_len}, {"clear", m_clear},
                              {nullptr, nullptr}};
-const luaL_Reg kMeta[] = {{"__newindex", meta_newindex}, {"__len", m_len},
-                          {"__pairs", m_pairs},          {"__tostring", meta_tostring},
-                          {"__eq", meta_eq},             {nullptr, nullptr}};
+const luaL_Reg kMeta[] = {{"__newindex", table_newindex}, {"__len", m_len},
+                          {"__pairs", m_pairs},          {"__tostring", table_tostring},
+                          {"__eq", table_eq},             {nullptr, nullptr}};
 
 // Known before any state loads tide.shared: a process that only receives a
 // Table rebuilds its handle by requiring tide.shared.

@@ -169,7 +169,7 @@ int m_cond_notify_all(lua_State* L) {
   });
 }
 
-int cond_tostring(lua_State* L) {
+int condition_tostring(lua_State* L) {
   auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Condition::kTypeName));
   if (!h->obj) return push_state(L, "Condition", "released");
   auto* c = static_cast<Condition*>(h->obj);
@@ -182,7 +182,7 @@ const luaL_Reg kConditionMethods[] = {
     {"acquire", m_acquire<Condition>}, {"release", m_release<Condition>}, {"wait", m_cond_wait},
     {"wait_for", m_cond_wait_for},     {"notify", m_cond_notify},         {"notify_all", m_cond_notify_all},
     {"with", m_with<Condition>},       {"guard", m_guard<Condition>},     {nullptr, nullptr}};
-const luaL_Reg kConditionMeta[] = {{"__tostring", cond_tostring}, {nullptr, nullptr}};
+const luaL_Reg kConditionMeta[] = {{"__tostring", condition_tostring}, {nullptr, nullptr}};
 
 // ---- Semaphore, BoundedSemaphore -------------------------------------------
 
@@ -205,7 +205,7 @@ int m_sem_release(lua_State* L) {
   });
 }
 
-int sem_tostring(lua_State* L) {
+int semaphore_tostring(lua_State* L) {
   auto* h = test_handle(L, 1);
   if (!h) return luaL_error(L, "Semaphore expected");
   const char* what = luaL_testudata(L, 1, Semaphore::kTypeName) ? "Semaphore" : "BoundedSemaphore";
@@ -218,7 +218,7 @@ int sem_tostring(lua_State* L) {
 const luaL_Reg kSemaphoreMethods[] = {{"acquire", m_acquire<Semaphore>}, {"release", m_sem_release},
                                       {"with", m_with<Semaphore>},       {"guard", m_guard<Semaphore>},
                                       {nullptr, nullptr}};
-const luaL_Reg kSemaphoreMeta[] = {{"__tostring", sem_tostring}, {nullptr, nullptr}};
+const luaL_Reg kSemaphoreMeta[] = {{"__tostring", semaphore_tostring}, {nullptr, nullptr}};
 
 // ---- Event -----------------------------------------------------------------
 

@@ -45,7 +45,7 @@ inline int index_with_getter(lua_State* L) {
 }
 
 // Two handles of one shared object are equal.
-inline int meta_eq(lua_State* L) {
+inline int shared_eq(lua_State* L) {
   Handle* a = test_handle(L, 1);
   Handle* b = test_handle(L, 2);
   auto* sa = a && a->obj ? dynamic_cast<shm::SharedObject*>(a->obj) : nullptr;
@@ -79,7 +79,7 @@ inline void install_class(lua_State* L, const char* type, const char* module, co
   lua_pushvalue(L, -3);
   lua_pushliteral(L, "value");
   luaL_setfuncs(L, meta, 3);
-  lua_pushcfunction(L, meta_eq);
+  lua_pushcfunction(L, shared_eq);
   lua_setfield(L, -2, "__eq");
   lua_pop(L, 3);
 }

@@ -8,7 +8,7 @@
 #include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
 #include "worker_fields.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
@@ -31,7 +31,7 @@ int push_new_thread(lua_State* L, int first, int n, const char* name, bool daemo
   return protect(L, [&] {
     Message payload;
     codec::encode(L, first, n, payload, {"argument", 1});
-    auto t = Ref<Thread>::adopt(new Thread(runtime::make_lua_call(std::move(payload)),
+    auto t = Ref<Thread>::adopt(new Thread(runtime::make_call_body(std::move(payload)),
                                            name ? std::string(name) : Thread::next_name(),
                                            daemon, delay));
     if (start) t->start();
@@ -152,9 +152,9 @@ int getter(lua_State* L) {
   return 1;
 }
 
-int meta_newindex(lua_State* L) { return set_worker_field(L, self(L), "Thread"); }
+int thread_newindex(lua_State* L) { return set_worker_field(L, self(L), "Thread"); }
 
-int meta_tostring(lua_State* L) {
+int thread_tostring(lua_State* L) {
   Handle* h = check_handle(L, 1, Thread::kTypeName);
   if (!h->obj) {
     lua_pushstring(L, "Thread (released)");
@@ -166,7 +166,7 @@ int meta_tostring(lua_State* L) {
   return 1;
 }
 
-int meta_eq(lua_State* L) {
+int thread_eq(lua_State* L) {
   auto* a = static_cast<Handle*>(luaL_testudata(L, 1, Thread::kTypeName));
   auto* b = static_cast<Handle*>(luaL_testudata(L, 2, Thread::kTypeName));
   lua_pushboolean(L, a && b && a->obj == b->obj);
@@ -223,13 +223,13 @@ const luaL_Reg kMethods[] = {
     {"status", m_status}, {"cancel", m_cancel}, {nullptr, nullptr}};
 
 const luaL_Reg kMeta[] = {
-    {"__newindex", meta_newindex}, {"__tostring", meta_tostring}, {"__eq", meta_eq}, {nullptr, nullptr}};
+    {"__newindex", thread_newindex}, {"__tostring", thread_tostring}, {"__eq", thread_eq}, {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {
     {"spawn", l_spawn},   {"Thread", l_Thread},   {"Timer", l_Timer},
     {"current", l_current}, {"main", l_main},     {"is_main", l_is_main},
     {"active_count", l_active_count}, {"enumerate", l_enumerate},
-    {"sleep", lua_sleep},   {"yield", l_yield},     {nullptr, nullptr}};
+    {"sleep", l_sleep},   {"yield", l_yield},     {nullptr, nullptr}};
 
 }  // namespace
 }  // namespace tide

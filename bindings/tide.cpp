@@ -9,7 +9,7 @@
 #include "core/wait.hpp"
 #include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "luabase/error.hpp"
@@ -50,7 +50,7 @@ int l_error(lua_State* L) {
   return 1;
 }
 
-int lazy_index(lua_State* L) {
+int root_index(lua_State* L) {
   const char* key = lua_tostring(L, 2);
   if (!key || lua_type(L, 2) != LUA_TSTRING) return 0;
   for (const char* const* m = kSubmodules; *m; ++m) {
@@ -69,19 +69,19 @@ int lazy_index(lua_State* L) {
 
 // Registered in the registry of a stock interpreter's state: lua_close
 // joins the threads still running, as the `tide` command does at exit.
-int at_close(lua_State*) {
-  runtime::shutdown_host({});
+int close_sentinel_gc(lua_State*) {
+  shutdown_host({});
   return 0;
 }
 
-const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", lua_sleep},
+const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", l_sleep},
                                {"monotonic", l_monotonic}, {"is_error", l_is_error},
                                {"error", l_error},         {nullptr, nullptr}};
 
 }  // namespace
 
 // tide.sleep and tide.thread.sleep: cancellable, interruptible.
-int lua_sleep(lua_State* L) {
+int l_sleep(lua_State* L) {
   runtime::run_due_callbacks(L);
   lua_Number s = check_number(L, 1);
   if (std::isnan(s) || s < 0) arg_error(L, 1, "seconds must be a non-negative number");
@@ -100,7 +100,7 @@ extern "C" int tide_open_root(lua_State* L) {
   lua_pushstring(L, TIDE_VERSION);
   lua_setfield(L, -2, "version");
   lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, lazy_index);
+  lua_pushcfunction(L, root_index);
   lua_setfield(L, -2, "__index");
   lua_setmetatable(L, -2);
   return 1;
@@ -109,10 +109,11 @@ extern "C" int tide_open_root(lua_State* L) {
 // Entry point of tide.so in a stock interpreter (see module_entry.c).
 extern "C" int tide_open_module(lua_State* L) {
   using namespace tide;
+  bindings::register_modules();
   runtime::install(L);
   lua_newuserdatauv(L, 0, 0);
   lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, at_close);
+  lua_pushcfunction(L, close_sentinel_gc);
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, "tide.at_close");

@@ -9,9 +9,10 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "modules.hpp"
 #include "process/launch.hpp"
 #include "process/worker.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "runtime/child_main.hpp"
@@ -46,11 +47,7 @@ int report(lua_State* L, int status) {
 bool last_error_interrupted = false;
 
 int run_chunk(lua_State* L, int status, int nargs) {
-  if (status == LUA_OK) status = tide::runtime::pcall_traceback(L, nargs, 0);
-  if (status != LUA_OK) {
-    const char* msg = lua_tostring(L, -1);
-    last_error_interrupted = msg && std::strncmp(msg, "Interrupted:", 12) == 0;
-  }
+  if (status == LUA_OK) status = tide::runtime::pcall_traceback(L, nargs, 0, &last_error_interrupted);
   return report(L, status);
 }
 
@@ -67,7 +64,7 @@ int do_require(lua_State* L, const char* spec) {
   }
   lua_getglobal(L, "require");
   lua_pushstring(L, mod.c_str());
-  int status = tide::runtime::pcall_traceback(L, 1, 1);
+  int status = tide::runtime::pcall_traceback(L, 1, 1, &last_error_interrupted);
   if (status == LUA_OK) lua_setglobal(L, global.c_str());
   return report(L, status);
 }
@@ -149,7 +146,7 @@ int run_options(lua_State* L, int argc, char** argv, const Options& o) {
 // os.exit in the main state: join threads first, as Python's sys.exit
 // does, so no worker runs while the process tears down.
 int exit_after_threads(lua_State* L) {
-  tide::runtime::shutdown_host({});
+  tide::shutdown_host({});
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 0);
@@ -164,10 +161,41 @@ void wrap_os_exit(lua_State* L) {
   lua_pop(L, 1);
 }
 
+struct Run {
+  int argc;
+  char** argv;
+  const Options* options;
+  int status = 0;
+};
+
+// Everything that touches the main state runs here, under lua_pcall (lua.c's
+// pmain): a Lua error outside any chunk (out of memory building `arg`) is
+// reported, not a panic. Chunks run under their own pcall and set
+// run->status.
+int pmain(lua_State* L) {
+  auto* run = static_cast<Run*>(lua_touserdata(L, 1));
+  const Options& o = *run->options;
+  int argc = run->argc;
+  char** argv = run->argv;
+  wrap_os_exit(L);
+  create_arg_table(L, argv, argc, o.script);
+  int status = run_options(L, argc, argv, o);
+  if (status == 0 && o.script) status = do_script(L, argv, o.script, argc);
+  if (status == 0 && (o.interactive || (!o.script && !o.has_e && !o.version))) {
+    if (o.interactive || isatty(STDIN_FILENO))
+      tide::repl::run(L);
+    else
+      status = do_script(L, argv, 0, argc);  // `tide < file`: run stdin
+  }
+  run->status = status;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // tide.process's internal modes (spawned workers, the forkserver).
+  tide::bindings::register_modules();
   tide::runtime::install_child_runner();
   if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
     std::fflush(nullptr);
@@ -198,22 +226,17 @@ int main(int argc, char** argv) {
   }
   tide::runtime::set_main_state(L);
   tide::runtime::install_sigint_handler();
-  wrap_os_exit(L);
   tide::log::get().debug("tide {} started", TIDE_VERSION);
 
-  create_arg_table(L, argv, argc, o.script);
-  int status = run_options(L, argc, argv, o);
-  if (status == 0 && o.script) status = do_script(L, argv, o.script, argc);
-  if (status == 0 && (o.interactive || (!o.script && !o.has_e && !o.version))) {
-    if (o.interactive || isatty(STDIN_FILENO))
-      tide::repl::run(L);
-    else
-      status = do_script(L, argv, 0, argc);  // `tide < file`: run stdin
-  }
+  Run run{argc, argv, &o};
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &run);
+  int status = report(L, lua_pcall(L, 1, 0, 0));
+  if (status == 0) status = run.status;
   if (status != 0 && last_error_interrupted) status = 130;
 
   std::fflush(stdout);
-  bool all_done = tide::runtime::shutdown_host({last_error_interrupted});
+  bool all_done = tide::shutdown_host({last_error_interrupted});
   if (!all_done) {
     // A thread ignored cancellation (stuck in C code): its state cannot be
     // closed safely, so leave without running destructors.

@@ -45,14 +45,18 @@ void push_failure(lua_State* L, const Outcome& o, const std::string& who, bool p
   }
   if (o.failure_kind != ErrorKind::RemoteError) {  // WorkerDied, BrokenPool (cause: why)...
     push_error(L, o.failure_kind, (who + " " + o.text).c_str(), o.traceback.c_str(), cause);
-    if (cause) lua_remove(L, cause);
     if (o.failure_kind == ErrorKind::WorkerDied) set_exit_fields(L, o);
-    return;
+  } else {
+    if (cause && pass_tide_errors && is_error(L, cause)) return;
+    std::string in_worker = o.worker.empty() ? "" : "in worker '" + o.worker + "': ";
+    std::string message = who + " failed: " + in_worker + o.text;
+    push_error(L, ErrorKind::RemoteError, message.c_str(), o.traceback.c_str(), cause);
   }
-  if (cause && pass_tide_errors && is_error(L, cause)) return;
-  std::string message = who + " failed: " + o.text;
-  push_error(L, ErrorKind::RemoteError, message.c_str(), o.traceback.c_str(), cause);
   if (cause) lua_remove(L, cause);
+  if (!o.worker.empty()) {  // the field callers read (pool.lua), not the text
+    lua_pushlstring(L, o.worker.data(), o.worker.size());
+    lua_setfield(L, -2, "worker");
+  }
 }
 
 int push_outcome(lua_State* L, const Outcome& o, const std::string& who) {

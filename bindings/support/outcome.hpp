@@ -17,8 +17,10 @@ int push_outcome(lua_State* L, const Outcome& outcome, const std::string& who);
 
 // Pushes the error a failed or cancelled outcome raises: Cancelled, the
 // failure kind (WorkerDied...), or RemoteError whose cause is the error
-// value (other kinds carry the decoded values, if any, as cause too). With `pass_tide_errors`, an error value that is itself a tide error
-// is pushed as it is (a future's set_exception(e)).
+// value (other kinds carry the decoded values, if any, as cause too). The
+// pool worker that ran the work, if any, is the field `worker`. With
+// `pass_tide_errors`, an error value that is itself a tide error is pushed
+// as it is (a future's set_exception(e)).
 void push_failure(lua_State* L, const Outcome& outcome, const std::string& who,
                   bool pass_tide_errors = false);
 

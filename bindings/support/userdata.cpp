@@ -15,7 +15,7 @@ int handle_tostring(lua_State* L) {
   Handle* h = test_handle(L, 1);
   if (!h) return luaL_error(L, "tide handle expected");
   luaL_getmetafield(L, 1, "__name");
-  lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "closed",
+  lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "released",
                   h ? static_cast<void*>(h->obj) : nullptr);
   return 1;
 }
@@ -47,8 +47,7 @@ void define_class(lua_State* L, const ClassSpec& spec, const char* module) {
     lua_pop(L, 1);
     return;
   }
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "__tide");
+  mark_handle_metatable(L, -1);
   lua_pushcfunction(L, handle_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, handle_tostring);

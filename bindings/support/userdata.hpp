@@ -1,6 +1,11 @@
 // Handles of tide objects in Lua (see luabase/handles.hpp): class metatables,
-// typed checks and pushing. A handle is created closed and filled after the
-// object exists (liolib's rule); one idempotent release serves __gc/__close.
+// typed checks and pushing. A handle is created empty and filled after the
+// object exists (liolib's rule). Unlike liolib's single f_gc, __gc and
+// __close differ: a handle is one reference to a shared object, so __gc
+// (installed by define_class) only drops that reference, idempotently
+// (release_handle; the handle is then "released"), while __close, where a
+// class has one (pipes, pools, processes, guards), closes or shuts down the
+// object itself and comes in ClassSpec::metamethods.
 #pragma once
 #include <lua.hpp>
 
@@ -27,11 +32,11 @@ void define_class(lua_State* L, const ClassSpec& spec, const char* module);
 // The Handle at `arg` if it is of `type_name`, else ArgumentError.
 Handle* check_handle(lua_State* L, int arg, const char* type_name);
 
-// The live object at `arg`, or ArgumentError / InvalidState (closed).
+// The live object at `arg`, or ArgumentError / InvalidState (released).
 template <class T>
 T* check_object(lua_State* L, int arg) {
   Handle* h = check_handle(L, arg, T::kTypeName);
-  if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is closed", T::kTypeName);
+  if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is released", T::kTypeName);
   return static_cast<T*>(h->obj);
 }
 

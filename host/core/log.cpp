@@ -1,8 +1,10 @@
 #include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/sink.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace tide::log {
@@ -22,8 +24,41 @@ class ThreadNameFlag : public spdlog::custom_flag_formatter {
   }
 };
 
+// Writes each record to stderr with one write(): no lock (spdlog's _mt
+// sinks hold a mutex while writing, which a fork child could inherit held
+// by a thread it does not have), and lines of concurrent threads and
+// processes do not interleave. Formatters keep per-call state, so each
+// thread formats with its own copy of the one set at start.
+class StderrSink final : public spdlog::sinks::sink {
+ public:
+  void log(const spdlog::details::log_msg& msg) override {
+    thread_local std::unique_ptr<spdlog::formatter> formatter;
+    if (!formatter) formatter = formatter_->clone();
+    spdlog::memory_buf_t buf;
+    formatter->format(msg, buf);
+    const char* p = buf.data();
+    std::size_t left = buf.size();
+    while (left > 0) {
+      ssize_t n = ::write(STDERR_FILENO, p, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // nowhere to report a failing stderr
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+  void flush() override {}
+  void set_pattern(const std::string& pattern) override {
+    formatter_ = std::make_unique<spdlog::pattern_formatter>(pattern);
+  }
+  // Called once, before the logger is shared.
+  void set_formatter(std::unique_ptr<spdlog::formatter> f) override { formatter_ = std::move(f); }
+
+ private:
+  std::unique_ptr<spdlog::formatter> formatter_ = std::make_unique<spdlog::pattern_formatter>();
+};
+
 std::shared_ptr<spdlog::logger> make_logger() {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto sink = std::make_shared<StderrSink>();
   auto logger = std::make_shared<spdlog::logger>("tide", sink);
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<ThreadNameFlag>('N').set_pattern("[%H:%M:%S.%e] [%l] [pid %P %N] %v");

@@ -96,7 +96,7 @@ bool Future::set_running_or_notify_cancel() {
 namespace {
 
 struct StoredOutcome {
-  shm::Offset values = 0, text = 0, traceback = 0;
+  shm::Offset values = 0, text = 0, traceback = 0, worker = 0;
 };
 
 StoredOutcome store_outcome(const Outcome& o) {
@@ -107,8 +107,10 @@ StoredOutcome store_outcome(const Outcome& o) {
   try {
     st.text = store_string(o.text);
     st.traceback = store_string(o.traceback);
+    st.worker = store_string(o.worker);
   } catch (...) {
     free_string(st.text);
+    free_string(st.traceback);
     shm::free_message(st.values);
     throw;
   }
@@ -119,6 +121,7 @@ void free_outcome(const StoredOutcome& st) noexcept {
   shm::free_message(st.values);
   free_string(st.text);
   free_string(st.traceback);
+  free_string(st.worker);
 }
 
 // With the future claimed (kSetting) by the caller.
@@ -126,6 +129,7 @@ void write_and_publish(FutureData& d, const StoredOutcome& st, const Outcome& o,
   d.values = st.values;
   d.text = st.text;
   d.traceback = st.traceback;
+  d.worker = st.worker;
   d.failure_kind = static_cast<std::uint32_t>(o.failure_kind);
   d.raw_error = raw_error ? 1 : 0;
   d.exitcode = o.exitcode;
@@ -165,7 +169,7 @@ bool Future::complete_abandoned(const Outcome& o) {
     return false;
   }
   // What the dead completer stored before it died is ours to free.
-  free_outcome(StoredOutcome{d.values, d.text, d.traceback});
+  free_outcome(StoredOutcome{d.values, d.text, d.traceback, d.worker});
   write_and_publish(d, st, o, false);
   return true;
 }
@@ -190,6 +194,7 @@ Outcome Future::outcome() const {
   if (d.values) o.values = shm::load_message(d.values);
   o.text = load_string(d.text);
   o.traceback = load_string(d.traceback);
+  o.worker = load_string(d.worker);
   o.failure_kind = static_cast<ErrorKind>(d.failure_kind);
   o.has_exitcode = d.has_exitcode != 0;
   o.exitcode = d.exitcode;
@@ -214,13 +219,14 @@ void destroy_future(shm::SharedHeader* h) noexcept {
   shm::free_message(d->values);
   free_string(d->text);
   free_string(d->traceback);
+  free_string(d->worker);
   d->~FutureData();
 }
 
 namespace {
 Object* make_proxy(shm::SharedHeader* h) { return new Future(h); }
-}  // namespace
 
-void register_shared_types() { shm::register_shared_type(shm::SharedType::Future, {destroy_future, make_proxy}); }
+const shm::RegisterSharedType kFutureType{shm::SharedType::Future, {destroy_future, make_proxy}};
+}  // namespace
 
 }  // namespace tide::future

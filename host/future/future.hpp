@@ -45,6 +45,7 @@ struct FutureData {
   shm::Offset values = 0;     // stored Message: results or the error value
   shm::Offset text = 0;       // stored string blob
   shm::Offset traceback = 0;  // stored string blob
+  shm::Offset worker = 0;     // stored string blob: Outcome::worker
   std::uint32_t failure_kind = 0;
   std::uint32_t raw_error = 0;  // set_exception(tide error): raise it as is
   std::uint64_t done_stamp = 0;
@@ -96,6 +97,5 @@ class Future final : public shm::SharedObject {
 };
 
 void destroy_future(shm::SharedHeader* h) noexcept;
-void register_shared_types();
 
 }  // namespace tide::future

@@ -1,13 +1,14 @@
 #include "luabase/cfunctions.hpp"
 
 #include <mutex>
-#include <shared_mutex>
 #include <unordered_map>
+
+#include "core/fork_safe.hpp"
 
 namespace tide::cfunctions {
 
 namespace {
-std::shared_mutex g_mutex;
+ForkSafeMutex g_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 std::unordered_map<lua_CFunction, Name>& table() {
   static std::unordered_map<lua_CFunction, Name> t;
   return t;
@@ -15,7 +16,7 @@ std::unordered_map<lua_CFunction, Name>& table() {
 }  // namespace
 
 bool find(lua_CFunction f, Name& out) {
-  std::shared_lock lock(g_mutex);
+  std::lock_guard lock(g_mutex);
   auto it = table().find(f);
   if (it == table().end()) return false;
   out = it->second;
@@ -24,7 +25,7 @@ bool find(lua_CFunction f, Name& out) {
 
 void register_table(lua_State* L, int idx, const char* module) {
   idx = lua_absindex(L, idx);
-  std::unique_lock lock(g_mutex);
+  std::lock_guard lock(g_mutex);
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)) {

@@ -4,10 +4,12 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/fork_safe.hpp"
+
 namespace tide {
 
 namespace {
-std::mutex g_mutex;
+ForkSafeMutex g_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 // Values are string literals given at registration, so a looked-up name
 // stays valid with no lock held and nothing to destroy if Lua raises.
 std::unordered_map<std::string, const char*>& modules() {
@@ -27,11 +29,33 @@ void register_handle_type(const char* type_name, const char* module) {
   modules()[type_name] = module;
 }
 
+// registry[&kHandleMetatables]: {[metatable] = true} for every handle class.
+const char kHandleMetatables = 0;
+
 Handle* test_handle(lua_State* L, int idx) noexcept {
   if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return nullptr;
-  bool is_tide = lua_getfield(L, -1, "__tide") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+  bool is_tide = false;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kHandleMetatables) == LUA_TTABLE) {
+    lua_pushvalue(L, -2);
+    is_tide = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 1);
+  }
   lua_pop(L, 2);
   return is_tide ? static_cast<Handle*>(lua_touserdata(L, idx)) : nullptr;
+}
+
+void mark_handle_metatable(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &kHandleMetatables) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &kHandleMetatables);
+  }
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
 void push_handle(lua_State* L, Object* obj) {
@@ -45,7 +69,7 @@ void push_handle(lua_State* L, Object* obj) {
     lua_call(L, 1, 0);
     luaL_getmetatable(L, type);
   }
-  // Create the userdata closed first (liolib's rule), then fill it.
+  // Create the userdata empty first (liolib's rule), then fill it.
   auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
   h->obj = nullptr;
   lua_insert(L, -2);

@@ -1,6 +1,9 @@
 // How tide objects appear in Lua: a full userdata holding one Handle, whose
-// metatable (registered under the object's type_name()) has `__tide = true`.
-// The codec transfers handles by reference through these functions.
+// metatable (registered under the object's type_name()) is marked as a
+// handle metatable in the state's registry, where Lua code cannot reach
+// (without the debug library). A field in the metatable would not do: any
+// script can set one on io.stdout's metatable. The codec transfers handles
+// by reference through these functions.
 #pragma once
 #include <lua.hpp>
 
@@ -9,12 +12,16 @@
 namespace tide {
 
 struct Handle {
-  Object* obj;  // owned reference; nullptr once closed
+  Object* obj;  // owned reference; nullptr once released
 };
 
 // The Handle at `idx` if that slot holds a tide userdata, else nullptr.
 // Never raises.
 Handle* test_handle(lua_State* L, int idx) noexcept;
+
+// Marks the metatable at `idx` as a handle metatable (define_class does
+// it for every class). May raise (memory).
+void mark_handle_metatable(lua_State* L, int idx);
 
 // Pushes a new handle for `obj` (retaining it). The metatable is looked up
 // by obj->type_name(); if the state has not loaded the module defining the

@@ -1,6 +1,10 @@
 // Private to host/pipe: a connection's data in the shared arena. Everything
 // every process of the tree must agree on lives here; what is per process
 // (whether this process still has the descriptor open) is in local.hpp.
+//
+// Locks: send_lock, recv_lock and the channel's ticket mutex (tickets.hpp)
+// are never nested: a sender deposits its ticket before taking send_lock,
+// a receiver redeems one after releasing recv_lock.
 #pragma once
 #include <atomic>
 #include <cstdint>

@@ -37,10 +37,6 @@ void destroy(shm::SharedHeader* h) noexcept;
 Object* make_proxy(shm::SharedHeader* h);
 
 ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel) {
-  // The type must be known before the first connection can be dropped,
-  // also in C++ programs that never started the Lua runtime.
-  static std::once_flag once;
-  std::call_once(once, register_shared_types);
   struct stat st;
   if (fstat(fd, &st) != 0) throw_os_error("fstat", errno);
   ConnData* d = shm::create_shared<ConnData>();
@@ -162,10 +158,7 @@ void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_vie
   std::uint64_t token = sync::thread_owner();
   if (c.send_lock.lock(token, Deadline::never()) == sync::Acquire::Abandoned)
     c.send_broken.store(1, std::memory_order_relaxed);  // its sender died mid-frame, maybe
-  struct Unlock {
-    sync::LockCore& l;
-    ~Unlock() { l.unlock(); }
-  } unlock{c.send_lock};
+  sync::LockCoreGuard held(c.send_lock);
   if (c.send_broken.load(std::memory_order_relaxed))
     throw Error(ErrorKind::InvalidState, "an earlier send on this connection stopped in the middle of a message; "
                                          "the connection can no longer send");
@@ -219,8 +212,8 @@ int descriptor_at(shm::Offset off) noexcept { return local_descriptor(off); }
 
 bool adopt_descriptor(Connection& c, int fd) noexcept { return adopt_local(c.data(), c.local(), fd); }
 
-void register_shared_types() {
-  shm::register_shared_type(shm::SharedType::Pipe, shm::SharedTypeInfo{destroy, make_proxy});
-}
+namespace {
+const shm::RegisterSharedType kPipeType{shm::SharedType::Pipe, {destroy, make_proxy}};
+}  // namespace
 
 }  // namespace tide::pipe

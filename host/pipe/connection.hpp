@@ -122,7 +122,4 @@ std::vector<Ref<Connection>> lacking_descriptor(const Message& m);
 int descriptor_at(shm::Offset off) noexcept;
 bool adopt_descriptor(Connection& c, int fd) noexcept;
 
-// Registers the Pipe shared type (runtime/shared_types.cpp).
-void register_shared_types();
-
 }  // namespace tide::pipe

@@ -21,6 +21,15 @@ namespace tide::pipe {
 
 namespace {
 
+// The adaptive re-read before sleeping: each re-read is a read() system call
+// after kRelaxPerReread pause instructions (a few hundred nanoseconds, less
+// than the call itself), and a recv makes at most t_read_spins of them, a
+// per-thread budget that doubles while re-reads pay off and halves while
+// they do not, between kMinReadSpins and kMaxReadSpins (about 30 us of
+// re-reading, well under the ~9 us sleep->wake hop it avoids times the
+// few hops of a round trip).
+constexpr int kRelaxPerReread = 20;
+constexpr std::uint32_t kMinReadSpins = 2;
 constexpr std::uint32_t kMaxReadSpins = 32;
 thread_local std::uint32_t t_read_spins = 8;
 
@@ -68,6 +77,18 @@ void make_room(ConnData& c, std::uint64_t need) {
   c.end = have;
 }
 
+// Drops the consumed frame's bytes; an emptied buffer that grew big is freed.
+void consume(ConnData& c, std::uint64_t total) noexcept {
+  c.start += total;
+  if (c.start != c.end) return;
+  c.start = c.end = 0;
+  if (c.cap > kKeepBuffer) {
+    arena().free(buffer(c));
+    c.buf = 0;
+    c.cap = 0;
+  }
+}
+
 // EOF from a FIFO reader opened before any writer: read() returns 0 but
 // POLLHUP is not set until a writer has come and gone. Then it is not the
 // end: wait for a writer.
@@ -77,98 +98,115 @@ bool really_eof(int fd, std::uint32_t flags) {
   return poll(&p, 1, 0) > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN);
 }
 
+// One recv call's work on the shared receive buffer, with the recv lock held.
+class Receiver {
+ public:
+  Receiver(ConnData& c, int fd, Local* local) noexcept : c_(c), fd_(fd), local_(local) {}
+
+  // Framing is lost: no later recv could find a frame boundary, so the
+  // connection is marked broken and closed here.
+  [[noreturn]] void fail(const char* why) {
+    c_.broken.store(1, std::memory_order_relaxed);
+    c_.ready.store(1, std::memory_order_release);
+    local_->close();  // really closed when the caller's FdUse ends
+    throw Error(ErrorKind::TransferError, std::string(why) + "; the connection is closed");
+  }
+
+  // Takes the whole frame at the front of the buffer into `out`. False
+  // while only part of one is buffered; `need` is then how many bytes from
+  // the buffer's start it needs. A message the caller's limits refuse is
+  // left in place (TransferError).
+  bool take_frame(Received& out, std::size_t maxlen, bool bytes_only, std::uint64_t& need) {
+    ParsedFrame f;
+    Parse p = Parse::NeedMore;
+    if (c_.end > c_.start) p = parse_frame(buffer(c_) + c_.start, c_.end - c_.start, f);
+    if (p == Parse::Corrupt) fail(f.why);
+    if (f.total) check_limits(f, maxlen, bytes_only);
+    if (p != Parse::Frame) {
+      need = f.total ? f.total : kHeaderSize;
+      return false;
+    }
+    out.kind = f.kind;
+    out.count = static_cast<int>(f.count);
+    out.payload.assign(f.payload, f.length);
+    consume(c_, f.total);
+    publish(c_);
+    return true;
+  }
+
+  // Reads what the descriptor has (room made for `need` bytes). True if
+  // bytes came, false if none are there yet. Closed at the end of the
+  // stream, TransferError if it ended inside a frame.
+  bool read_more(std::uint64_t need) {
+    make_room(c_, need);
+    long n = io::read_some(fd_, buffer(c_) + c_.end, c_.cap - c_.end);
+    if (n > 0) {
+      c_.end += static_cast<std::uint64_t>(n);
+      return true;
+    }
+    if (n == 0 && really_eof(fd_, c_.flags)) {
+      publish(c_);
+      if (c_.end > c_.start) fail("truncated frame: the stream ended inside a message");
+      throw Error(ErrorKind::Closed, "end of stream: the other end of the pipe is closed");
+    }
+    return false;
+  }
+
+  // A reply a few microseconds away (a round trip with another process) is
+  // cheaper to catch by re-reading than through a sleep and a wake-up. True
+  // if bytes came. A read of 0 stops it: the wait then sees the end of the
+  // stream (or, on a FIFO no writer has opened yet, waits for one).
+  bool reread_briefly() noexcept {
+    std::uint32_t budget = t_read_spins;
+    bool got = false;
+    for (std::uint32_t i = 0; i < budget && !got; ++i) {
+      for (int k = 0; k < kRelaxPerReread; ++k) cpu_relax();
+      long m = io::read_some(fd_, buffer(c_) + c_.end, c_.cap - c_.end);
+      if (m == 0) break;
+      if (m > 0) {
+        c_.end += static_cast<std::uint64_t>(m);
+        got = true;
+      }
+    }
+    t_read_spins = got ? std::min(kMaxReadSpins, budget * 2) : std::max(kMinReadSpins, budget / 2);
+    return got;
+  }
+
+ private:
+  static void check_limits(const ParsedFrame& f, std::size_t maxlen, bool bytes_only) {
+    if (bytes_only && f.kind != FrameKind::Bytes)
+      throw Error(ErrorKind::TransferError,
+                  "the next message was sent with send(), not as bytes: receive it with recv()");
+    if (f.length > maxlen)
+      throw Error(ErrorKind::TransferError, "the next message has " + std::to_string(f.length) +
+                                                " bytes, more than maxlen " + std::to_string(maxlen) +
+                                                "; it is left in the pipe");
+  }
+
+  ConnData& c_;
+  int fd_;
+  Local* local_;
+};
+
 }  // namespace
 
 bool Connection::recv(Received& out, const Deadline& d, std::size_t maxlen, bool bytes_only) {
   FdUse use(local_);
   ConnData& c = data();
   if (!(c.flags & kReadable)) throw Error(ErrorKind::InvalidState, "this connection only sends");
-  sync::Acquire got = c.recv_lock.lock(sync::thread_owner(), d);
-  if (got == sync::Acquire::Timeout) return false;
-  struct Unlock {
-    sync::LockCore& l;
-    bool held = true;
-    void release() noexcept {
-      if (held) l.unlock();
-      held = false;
-    }
-    ~Unlock() { release(); }
-  } unlock{c.recv_lock};
-
-  auto fail = [&](const char* why) {
-    c.broken.store(1, std::memory_order_relaxed);
-    c.ready.store(1, std::memory_order_release);
-    local_->close();  // really closed when `use` ends
-    throw Error(ErrorKind::TransferError, std::string(why) + "; the connection is closed");
-  };
-  if (c.broken.load(std::memory_order_relaxed)) fail("the pipe's stream is corrupt");
-
-  for (;;) {
-    ParsedFrame f;
-    Parse p = Parse::NeedMore;
-    if (c.end > c.start) p = parse_frame(buffer(c) + c.start, c.end - c.start, f);
-    if (p == Parse::Corrupt) fail(f.why);
-    if (f.total) {  // the header is known: checks that leave the message in place
-      if (bytes_only && f.kind != FrameKind::Bytes)
-        throw Error(ErrorKind::TransferError,
-                    "the next message was sent with send(), not as bytes: receive it with recv()");
-      if (f.length > maxlen)
-        throw Error(ErrorKind::TransferError, "the next message has " + std::to_string(f.length) +
-                                                  " bytes, more than maxlen " + std::to_string(maxlen) +
-                                                  "; it is left in the pipe");
-    }
-    if (p == Parse::Frame) {
-      out.kind = f.kind;
-      out.count = static_cast<int>(f.count);
-      out.payload.assign(f.payload, f.length);
-      c.start += f.total;
-      if (c.start == c.end) {
-        c.start = c.end = 0;
-        if (c.cap > kKeepBuffer) {
-          arena().free(buffer(c));
-          c.buf = 0;
-          c.cap = 0;
-        }
-      }
-      publish(c);
-      break;
-    }
-    make_room(c, f.total ? f.total : kHeaderSize);
-    long n = io::read_some(use.fd(), buffer(c) + c.end, c.cap - c.end);
-    if (n > 0) {
-      c.end += static_cast<std::uint64_t>(n);
-      continue;
-    }
-    if (n == 0 && really_eof(use.fd(), c.flags)) {
-      publish(c);
-      if (c.end > c.start) fail("truncated frame: the stream ended inside a message");
-      throw Error(ErrorKind::Closed, "end of stream: the other end of the pipe is closed");
-    }
-    // A reply a few microseconds away (a round trip with another process)
-    // is cheaper to catch by re-reading than through a sleep and a wake-up.
-    // How many re-reads adapts to whether they have been paying off.
-    if (!d.passed()) {
-      std::uint32_t budget = t_read_spins;
-      bool got = false;
-      for (std::uint32_t i = 0; i < budget && !got; ++i) {
-        for (int k = 0; k < 20; ++k) cpu_relax();
-        long m = io::read_some(use.fd(), buffer(c) + c.end, c.cap - c.end);
-        if (m > 0) {
-          c.end += static_cast<std::uint64_t>(m);
-          got = true;
-        } else if (m == 0) {
-          break;  // end of stream: the next round reports it
-        }
-      }
-      t_read_spins = got ? std::min<std::uint32_t>(kMaxReadSpins, budget * 2) : std::max<std::uint32_t>(2, budget / 2);
-      if (got) continue;
-    }
+  if (c.recv_lock.lock(sync::thread_owner(), d) == sync::Acquire::Timeout) return false;
+  sync::LockCoreGuard held(c.recv_lock);
+  Receiver r(c, use.fd(), local_);
+  if (c.broken.load(std::memory_order_relaxed)) r.fail("the pipe's stream is corrupt");
+  for (std::uint64_t need = 0; !r.take_frame(out, maxlen, bytes_only, need);) {
+    if (r.read_more(need)) continue;
+    if (!d.passed() && r.reread_briefly()) continue;
     publish(c);
     short ev = wait_fd(use.fd(), POLLIN, d);
     if (ev == 0) return false;
     if (ev & POLLNVAL) throw Error(ErrorKind::InvalidState, "the connection's descriptor is not open");
   }
-  unlock.release();
+  held.release();
   if (out.kind == FrameKind::Ticket) {  // the message itself is in the arena
     std::uint64_t token;
     std::memcpy(&token, out.payload.data(), sizeof token);

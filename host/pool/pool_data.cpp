@@ -42,6 +42,8 @@ void destroy(shm::SharedHeader* h) noexcept {
 
 Object* make_proxy(shm::SharedHeader* h) { return new PoolShared(h); }
 
+const shm::RegisterSharedType kPoolType{shm::SharedType::Pool, {destroy, make_proxy}};
+
 }  // namespace
 
 // Takes PoolData::m. When its previous holder died (a worker killed in the
@@ -202,7 +204,5 @@ std::vector<TaskRecord> PoolShared::stop(std::uint32_t flags, bool drain) {
   d.work.notify_all();
   return out;
 }
-
-void register_shared_types() { shm::register_shared_type(shm::SharedType::Pool, {destroy, make_proxy}); }
 
 }  // namespace tide::pool

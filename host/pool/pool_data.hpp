@@ -141,6 +141,4 @@ class PoolShared final : public shm::SharedObject {
   class Lock;
 };
 
-void register_shared_types();
-
 }  // namespace tide::pool

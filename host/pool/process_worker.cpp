@@ -141,6 +141,7 @@ void Core::supervise(Thread& self, int slot) {
     std::string who = "worker '" + name + "' (pid " + std::to_string(pid) + ")";
 
     auto held = [&](Outcome out, bool retry) {
+      out.worker = name;  // e.worker, as for a task that raised
       std::optional<TaskRecord> rec = shared->recover(slot);
       // The dead worker's own reference to the task's future, if it held one.
       bool dead_ref = s.future_ref.exchange(0, std::memory_order_acq_rel) != 0;

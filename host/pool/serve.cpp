@@ -19,8 +19,7 @@ Outcome failure(ErrorKind kind, std::string text) {
 namespace {
 
 void finish(future::Future& f, Outcome out, const std::string& worker, const std::string& pool_name) noexcept {
-  if (out.state == CompletionState::Failed && out.failure_kind == ErrorKind::RemoteError)
-    out.text = "in worker '" + worker + "': " + out.text;
+  if (out.state == CompletionState::Failed) out.worker = worker;
   try {
     f.complete(out);
     return;

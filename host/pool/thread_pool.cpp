@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
 #include "pool/core.hpp"
@@ -22,9 +23,8 @@ namespace {
 std::atomic<int> g_thread_pools{0}, g_process_pools{0};
 
 // Every pool core of this process, for shutdown at exit. A fork child
-// inherits the list but skips its entries (their pid is the parent's);
-// the mutex is only held for a copy, never across fork-sensitive work.
-std::mutex g_cores_m;
+// inherits the list but skips its entries (their pid is the parent's).
+ForkSafeMutex g_cores_m;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<std::weak_ptr<Core>>* g_cores = new std::vector<std::weak_ptr<Core>>;  // never destroyed
 
 class WorkerBody final : public ThreadBody {
@@ -240,7 +240,6 @@ Ref<Pool> Pool::create(Options options) {
   auto core = std::make_shared<Core>();
   core->opt = std::move(options);
   core->pid = shm::current_pid();
-  register_shared_types();
   if (procs) {
     ProcessOptions& po = core->opt.process;
     if (!po.shared || po.shared->nslots() != core->opt.workers || !po.init_failure ||

@@ -12,6 +12,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "shm/arena.hpp"
 
 extern char** environ;
@@ -19,7 +20,7 @@ extern char** environ;
 namespace tide::process {
 
 namespace {
-std::mutex g_command_mutex;
+ForkSafeMutex g_command_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 std::string g_command;
 
 bool executable(const std::string& p) { return access(p.c_str(), X_OK) == 0; }

@@ -20,7 +20,7 @@
 #include "pipe/connection.hpp"
 #include "process/launch.hpp"
 #include "process/launcher.hpp"
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 #include "shm/stored_message.hpp"
 #include "thread/thread.hpp"
 
@@ -84,7 +84,7 @@ std::string describe_status(int status) {
   return "exited with code " + std::to_string(code) + " without a result";
 }
 
-void exit_hook(const runtime::ExitContext& ctx) noexcept;
+void exit_hook(const ExitContext& ctx) noexcept;
 
 }  // namespace
 
@@ -343,7 +343,7 @@ std::vector<Ref<Process>> Process::active_children() {
 
 void install_exit_hook() {
   static std::once_flag once;
-  std::call_once(once, [] { runtime::on_exit(exit_hook); });
+  std::call_once(once, [] { on_host_exit(exit_hook); });
 }
 
 namespace {
@@ -352,7 +352,7 @@ namespace {
 // terminated, the others joined. Ctrl-C (at exit or while joining) turns
 // the joins into terminations; a child that ignores SIGTERM for 2 s is
 // killed. Then the forkserver is stopped.
-void exit_hook(const runtime::ExitContext& ctx) noexcept {
+void exit_hook(const ExitContext& ctx) noexcept {
   try {
     auto kids = snapshot();
     bool terminating = ctx.interrupted;

@@ -355,8 +355,8 @@ void Queue::close() noexcept {
   q->not_full.notify_all();
 }
 
-void register_shared_types() {
-  shm::register_shared_type(shm::SharedType::Queue, shm::SharedTypeInfo{destroy, make_proxy});
-}
+namespace {
+const shm::RegisterSharedType kQueueType{shm::SharedType::Queue, {destroy, make_proxy}};
+}  // namespace
 
 }  // namespace tide::queue

@@ -101,7 +101,5 @@ class Queue final : public shm::SharedObject {
 // `queues` is empty.
 std::size_t select(std::span<Queue* const> queues, const Deadline& d, Item& out);
 
-// Registers the Queue shared type (runtime/shared_types.cpp).
-void register_shared_types();
 
 }  // namespace tide::queue

@@ -7,9 +7,8 @@
 #include "core/log.hpp"
 #include "future/future.hpp"
 #include "process/child.hpp"
-#include "runtime/lua_call.hpp"
-#include "runtime/shared_types.hpp"
-#include "runtime/shutdown.hpp"
+#include "runtime/run_call.hpp"
+#include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
@@ -46,8 +45,6 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
   } borrowed{fut};
   Message payload;
   try {
-    // Proxies need the shared types known here (a spawned child knows none yet).
-    register_shared_types();
     // The Future is borrowed, not referenced: the parent's Process keeps
     // it alive until this child is reaped, and a reference of ours would
     // never be dropped if we are killed (the arena would keep the future).

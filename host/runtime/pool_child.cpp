@@ -11,7 +11,7 @@
 #include "luabase/handles.hpp"
 #include "pool/serve.hpp"
 #include "process/child.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/pool_runner.hpp"
 
 namespace tide::runtime {

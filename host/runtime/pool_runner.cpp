@@ -4,7 +4,7 @@
 
 #include "codec/codec.hpp"
 #include "luabase/protect.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
@@ -136,7 +136,7 @@ class LuaRunner final : public pool::TaskRunner {
 
 }  // namespace
 
-pool::RunnerFactory lua_runner_factory(std::shared_ptr<const Message> initializer) {
+pool::RunnerFactory runner_factory(std::shared_ptr<const Message> initializer) {
   return [initializer] { return std::make_unique<LuaRunner>(initializer); };
 }
 

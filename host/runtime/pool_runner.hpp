@@ -18,7 +18,7 @@
 namespace tide::runtime {
 
 // `initializer`: the function followed by its arguments, or null.
-pool::RunnerFactory lua_runner_factory(std::shared_ptr<const Message> initializer);
+pool::RunnerFactory runner_factory(std::shared_ptr<const Message> initializer);
 
 // A runner in the existing state `L` (not closed by the runner), with no
 // initializer of its own.

@@ -6,14 +6,13 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/wait.hpp"
-#include "modules.hpp"
 #include "luabase/cfunctions.hpp"
 #include "runtime/child_main.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
 #include "runtime/pcall.hpp"
-#include "runtime/shared_types.hpp"
 #include "runtime/signals.hpp"
 #include "luabase/error.hpp"
 
@@ -21,7 +20,7 @@ namespace tide::runtime {
 
 namespace {
 
-std::mutex g_modules_mutex;
+ForkSafeMutex g_modules_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<luaL_Reg>& host_modules() {
   static std::vector<luaL_Reg> v;
   return v;
@@ -85,14 +84,12 @@ void install(lua_State* L) {
   if (done) return;
   install_process_handlers();
   install_child_runner();
-  register_shared_types();
   open_error_meta(L);
   install_pcall(L);
   install_coroutine(L);
   register_stdlib(L);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
   int idx = lua_gettop(L);
-  for (const luaL_Reg* m = kNativeModules; m->name; ++m) preload(L, idx, m->name, m->func);
   for (int i = 0; kEmbeddedModules[i].name; ++i) {
     lua_pushinteger(L, i);
     lua_pushcclosure(L, load_embedded, 1);
@@ -130,7 +127,11 @@ namespace {
 
 constexpr const char* kPendingReport = "tide.pending_report";
 
+// Upvalue 1: a light userdata to a bool set when the error is Interrupted,
+// read off the error object before it is formatted (never from the text).
 int traceback_handler(lua_State* L) {
+  if (auto* interrupted = static_cast<bool*>(lua_touserdata(L, lua_upvalueindex(1))))
+    *interrupted = is_error(L, 1, "Interrupted");
   const char* msg = nullptr;
   lua_pushnil(L);  // an earlier error's report (a __close then raised again) is stale
   lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
@@ -167,11 +168,13 @@ int traceback_handler(lua_State* L) {
 }
 }  // namespace
 
-int pcall_traceback(lua_State* L, int nargs, int nresults) {
+int pcall_traceback(lua_State* L, int nargs, int nresults, bool* interrupted) {
+  if (interrupted) *interrupted = false;
   int base = lua_gettop(L) - nargs;
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
-  lua_pushcfunction(L, traceback_handler);
+  lua_pushlightuserdata(L, interrupted);
+  lua_pushcclosure(L, traceback_handler, 1);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nresults, base);
   lua_remove(L, base);

@@ -6,6 +6,10 @@
 
 namespace tide::shared {
 
+namespace {
+const shm::RegisterSharedType kArrayType{shm::SharedType::Array, {destroy_array, shm::proxy_of<Array>}};
+}  // namespace
+
 void destroy_array(shm::SharedHeader* h) noexcept {
   release_guard_lock(reinterpret_cast<ArrayData*>(h)->lock);
 }

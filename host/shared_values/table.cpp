@@ -275,8 +275,8 @@ std::vector<std::pair<std::string, Message>> Table::snapshot() const {
   return out;
 }
 
-void register_table_type() {
-  shm::register_shared_type(shm::SharedType::Table, shm::SharedTypeInfo{destroy, make_proxy});
-}
+namespace {
+const shm::RegisterSharedType kTableType{shm::SharedType::Table, {destroy, make_proxy}};
+}  // namespace
 
 }  // namespace tide::shared_values

@@ -77,7 +77,5 @@ class Table final : public shm::SharedObject {
   TableData* data() const noexcept;
 };
 
-// Registers the Table shared type (runtime/shared_types.cpp).
-void register_table_type();
 
 }  // namespace tide::shared_values

@@ -4,6 +4,10 @@
 
 namespace tide::shared {
 
+namespace {
+const shm::RegisterSharedType kValueType{shm::SharedType::Value, {destroy_value, shm::proxy_of<Value>}};
+}  // namespace
+
 void destroy_value(shm::SharedHeader* h) noexcept {
   release_guard_lock(reinterpret_cast<ValueData*>(h)->lock);
 }

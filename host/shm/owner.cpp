@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "core/fork_safe.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::shm {
@@ -32,7 +33,7 @@ namespace {
 
 std::atomic<std::uint64_t> g_process_token{0};
 std::atomic<pid_t> g_process_token_pid{0};
-std::mutex g_process_mutex;
+ForkSafeMutex g_process_mutex;  // a fork child finds it free (core/fork_safe.hpp)
 thread_local std::uint64_t t_thread_token = 0;
 thread_local pid_t t_thread_token_pid = 0;
 

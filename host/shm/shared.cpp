@@ -11,8 +11,9 @@ namespace tide::shm {
 namespace {
 
 constexpr int kMaxTypes = 32;
+// Constant-initialised (zero), so registrations from other files' static
+// initialisers may run in any order; written only by them (see shared.hpp).
 SharedTypeInfo g_types[kMaxTypes];
-std::mutex g_types_mutex;
 
 // Live proxies of this process. A plain pthread mutex, re-initialised in
 // the fork child (where its holder may not exist).
@@ -23,14 +24,12 @@ std::once_flag g_atfork_once;
 const SharedTypeInfo* info_for(SharedType t) {
   auto i = static_cast<std::uint32_t>(t);
   if (i == 0 || i >= kMaxTypes) return nullptr;
-  std::lock_guard lock(g_types_mutex);
   return g_types[i].destroy ? &g_types[i] : nullptr;
 }
 
 }  // namespace
 
-void register_shared_type(SharedType type, SharedTypeInfo info) {
-  std::lock_guard lock(g_types_mutex);
+RegisterSharedType::RegisterSharedType(SharedType type, SharedTypeInfo info) noexcept {
   g_types[static_cast<std::uint32_t>(type)] = info;
 }
 

@@ -38,7 +38,24 @@ struct SharedTypeInfo {
   Object* (*make_proxy)(SharedHeader* data);
 };
 
-void register_shared_type(SharedType type, SharedTypeInfo info);
+// Each module registers its types where it defines them, with a
+// namespace-scope RegisterSharedType in the file that defines the type's
+// proxy (so the registration is linked whenever the type can exist), e.g.
+//   const shm::RegisterSharedType kLockType{SharedType::Lock, {shm::no_data_destructor, shm::proxy_of<Lock>}};
+// Registrations run before main() (or while tide.so is loaded), before any
+// thread of tide's exists, so the table is read without a lock afterwards
+// and a fork child inherits it whole.
+struct RegisterSharedType {
+  RegisterSharedType(SharedType type, SharedTypeInfo info) noexcept;
+};
+
+// The usual SharedTypeInfo parts: data with nothing to release, and a proxy
+// of class P (constructed from the header).
+inline void no_data_destructor(SharedHeader*) noexcept {}
+template <class P>
+Object* proxy_of(SharedHeader* h) {
+  return new P(h);
+}
 
 // Allocates and constructs a T (whose first member is a SharedHeader
 // `header`) in the arena with one reference.

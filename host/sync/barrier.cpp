@@ -7,6 +7,10 @@
 namespace tide::sync {
 
 namespace {
+const shm::RegisterSharedType kBarrierType{shm::SharedType::Barrier, {destroy_barrier, shm::proxy_of<Barrier>}};
+}  // namespace
+
+namespace {
 
 // Python's states, plus Acting: the action runs with the inner lock free.
 enum : std::int32_t { kFilling = 0, kDraining = 1, kActing = 2, kResetting = -1, kBroken = -2 };

@@ -7,6 +7,10 @@
 
 namespace tide::sync {
 
+namespace {
+const shm::RegisterSharedType kConditionType{shm::SharedType::Condition, {destroy_condition, shm::proxy_of<Condition>}};
+}  // namespace
+
 void destroy_condition(shm::SharedHeader* h) noexcept {
   auto& c = data_at<ConditionData>(h);
   if (c.lock) shm::release_shared(shm::Arena::get().at<shm::SharedHeader>(c.lock));

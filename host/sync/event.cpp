@@ -4,6 +4,10 @@
 
 namespace tide::sync {
 
+namespace {
+const shm::RegisterSharedType kEventType{shm::SharedType::Event, {shm::no_data_destructor, shm::proxy_of<Event>}};
+}  // namespace
+
 Ref<Event> Event::create() { return make_shared_proxy<Event, EventData>(); }
 
 EventData& Event::data() const noexcept { return data_of<EventData>(*this); }

@@ -5,6 +5,10 @@
 
 namespace tide::sync {
 
+namespace {
+const shm::RegisterSharedType kLockType{shm::SharedType::Lock, {shm::no_data_destructor, shm::proxy_of<Lock>}};
+}  // namespace
+
 bool lock_acquire(LockData& d, const Deadline& deadline) {
   switch (d.core.lock(process_owner(), deadline)) {
     case Acquire::Ok: return true;

@@ -84,6 +84,23 @@ struct LockCore {
   }
 };
 
+// Unlocks a LockCore the caller has taken when the scope ends, or earlier
+// at release() (idempotent).
+class LockCoreGuard {
+ public:
+  explicit LockCoreGuard(LockCore& l) noexcept : l_(&l) {}
+  ~LockCoreGuard() { release(); }
+  LockCoreGuard(const LockCoreGuard&) = delete;
+  LockCoreGuard& operator=(const LockCoreGuard&) = delete;
+  void release() noexcept {
+    if (l_) l_->unlock();
+    l_ = nullptr;
+  }
+
+ private:
+  LockCore* l_;
+};
+
 // This process's owner token (shm::process_token), cached: the shm call
 // costs a getpid() system call. A fork child gets its own.
 std::uint64_t process_owner();

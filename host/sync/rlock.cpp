@@ -6,6 +6,10 @@
 namespace tide::sync {
 
 namespace {
+const shm::RegisterSharedType kRLockType{shm::SharedType::RLock, {shm::no_data_destructor, shm::proxy_of<RLock>}};
+}  // namespace
+
+namespace {
 
 bool take(RLockData& d, Acquire r) {
   if (r == Acquire::Timeout) return false;

@@ -5,6 +5,10 @@
 
 namespace tide::sync {
 
+namespace {
+const shm::RegisterSharedType kSemaphoreType{shm::SharedType::Semaphore, {shm::no_data_destructor, shm::proxy_of<Semaphore>}};
+}  // namespace
+
 Ref<Semaphore> Semaphore::create(std::int64_t initial, bool bounded) {
   if (initial < 0) throw Error(ErrorKind::ArgumentError, "semaphore initial value must be >= 0");
   return make_shared_proxy<Semaphore, SemaphoreData>(initial, bounded);

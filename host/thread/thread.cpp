@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "shm/owner.hpp"
 #include "thread/os_threads.hpp"
@@ -237,12 +238,15 @@ pid_t Thread::ident() const {
 
 bool Thread::is_main() { return gettid_() == getpid(); }
 
+namespace {
+ForkSafeMutex g_main_mutex;  // a fork child finds it free (core/fork_safe.hpp)
+}  // namespace
+
 Ref<Thread> Thread::main() {
   // Re-created after fork: the child's main thread is whichever thread forked.
-  static std::mutex m;
   static Ref<Thread> main_thread;
   static pid_t owner = 0;
-  std::lock_guard lock(m);
+  std::lock_guard lock(g_main_mutex);
   if (!main_thread || owner != getpid()) {
     main_thread = Ref<Thread>::adopt(new Thread(Adopted{}, "MainThread"));
     owner = getpid();

@@ -81,12 +81,13 @@ local function item_error(pool, e)
   if not (tide.is_error(e, "RemoteError") and type(c) == "table" and math.type(c.index) == "integer") then
     return e
   end
-  local worker = tostring(e.message):match("in worker '([^']*)'") or pool.name
+  local worker = e.worker or pool.name
   local what = type(c.error) == "string" and c.error or tostring(c.error)
   local err = tide.error("RemoteError", ("item %d failed in worker '%s': %s"):format(c.index, worker, what))
   err.cause = c.error
   err.traceback = c.traceback or ""
   err.index = c.index
+  err.worker = worker
   return err
 end
 

@@ -43,8 +43,7 @@ inline int close_handle(lua_State* L) {
 
 inline int define_test_obj(lua_State* L) {
   if (luaL_newmetatable(L, "test.Obj")) {
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "__tide");
+    tide::mark_handle_metatable(L, -1);
     lua_pushcfunction(L, close_handle);
     lua_setfield(L, -2, "__gc");
   }

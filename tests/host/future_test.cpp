@@ -11,7 +11,6 @@
 #include "codec/codec.hpp"
 #include "core/error.hpp"
 #include "future/future.hpp"
-#include "runtime/shared_types.hpp"
 #include "shm/arena.hpp"
 
 using tide::CompletionState;
@@ -23,7 +22,6 @@ using tide::future::Future;
 
 namespace {
 
-void setup() { tide::runtime::register_shared_types(); }
 
 Outcome ints(std::initializer_list<lua_Integer> values) {
   lua_State* L = luaL_newstate();
@@ -53,7 +51,6 @@ Outcome failure(const char* text) {
 TEST_SUITE("future") {
 
 TEST_CASE("states: pending, running, completed once; cancel only while pending") {
-  setup();
   auto f = Future::create();
   CHECK(f->state() == CompletionState::Pending);
   CHECK(f->set_running_or_notify_cancel());
@@ -71,7 +68,6 @@ TEST_CASE("states: pending, running, completed once; cancel only while pending")
 }
 
 TEST_CASE("cancel: a cancelled future is not started by a pool and cannot complete") {
-  setup();
   auto f = Future::create();
   CHECK(f->cancel());
   CHECK(f->cancelled());
@@ -82,7 +78,6 @@ TEST_CASE("cancel: a cancelled future is not started by a pool and cannot comple
 }
 
 TEST_CASE("failure info: kind, text and traceback survive") {
-  setup();
   auto f = Future::create();
   CHECK(f->complete(failure("exit code 3")));
   Outcome o = f->outcome();
@@ -96,7 +91,6 @@ TEST_CASE("failure info: kind, text and traceback survive") {
 }
 
 TEST_CASE("wait times out on a pending future; completion from another thread wakes it") {
-  setup();
   auto f = Future::create();
   CHECK_FALSE(f->wait(Deadline::after(0)));
   CHECK_FALSE(f->wait(Deadline::after(0.01)));
@@ -107,7 +101,6 @@ TEST_CASE("wait times out on a pending future; completion from another thread wa
 }
 
 TEST_CASE("racing completers: exactly one wins") {
-  setup();
   for (int round = 0; round < 50; ++round) {
     auto f = Future::create();
     std::atomic<int> wins{0};
@@ -123,7 +116,6 @@ TEST_CASE("racing completers: exactly one wins") {
 }
 
 TEST_CASE("wait_many: woken by completions from another thread, in stamp order") {
-  setup();
   std::vector<Ref<Future>> refs;
   std::vector<Future*> futs;
   for (int i = 0; i < 8; ++i) {
@@ -144,7 +136,6 @@ TEST_CASE("wait_many: woken by completions from another thread, in stamp order")
 }
 
 TEST_CASE("100,000 futures: created, completed, dropped; no arena memory leaks") {
-  setup();
   Future::create();  // the process tree's FutureTree exists from here on
   std::int64_t before = tide::shm::Arena::get().bytes_in_use();
   Outcome one = ints({1});

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "pool/pool_data.hpp"
-#include "runtime/shared_types.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -35,7 +34,6 @@ TaskRecord rec(std::uint64_t id) {
 }
 
 tide::Ref<PoolShared> make(int slots) {
-  tide::runtime::register_shared_types();
   return PoolShared::create(slots, 0);
 }
 

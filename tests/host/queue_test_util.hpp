@@ -65,11 +65,6 @@ inline ErrorKind thrown(F&& f) {
   return ErrorKind::OSError;
 }
 
-inline const bool kRegistered = [] {
-  register_shared_types();
-  return true;
-}();
-
 // Runs `body` in a fork child, which exits 0 on success.
 template <class F>
 inline pid_t fork_child(F&& body) {

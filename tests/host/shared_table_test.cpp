@@ -10,7 +10,6 @@
 
 #include "core/error.hpp"
 #include "queue/queue.hpp"
-#include "runtime/shared_types.hpp"
 #include "runtime/state.hpp"
 #include "shared_table.hpp"
 #include "shared_values/table.hpp"
@@ -35,10 +34,6 @@ std::string value(const Table& t, const std::string& key) {
   Message m;
   return t.get(key, m) ? m.bytes : "<none>";
 }
-
-struct Setup {
-  Setup() { tide::runtime::register_shared_types(); }
-} g_setup;
 
 }  // namespace
 

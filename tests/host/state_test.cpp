@@ -1,5 +1,5 @@
 // Unit tests of the state factory and of running a transferred call
-// (host/runtime/state.hpp, host/runtime/lua_call.hpp), with payloads made by
+// (host/runtime/state.hpp, host/runtime/run_call.hpp), with payloads made by
 // the transfer codec (host/codec/codec.hpp) in one state and run in another.
 #include <doctest/doctest.h>
 
@@ -10,7 +10,7 @@
 #include "codec/codec.hpp"
 #include "core/message.hpp"
 #include "core/error.hpp"
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 #include "runtime/state.hpp"
 #include "thread/completion.hpp"
 

@@ -7,7 +7,6 @@
 TEST_SUITE("sync") {
 
 TEST_CASE("across processes: a Lock and a shared Value, 2 processes x 100,000 locked increments") {
-  setup();
   auto l = Lock::create();
   auto v = Value::create(ScalarType::Int, 0, nullptr, false);
   auto go = Event::create();
@@ -31,7 +30,6 @@ TEST_CASE("across processes: a Lock and a shared Value, 2 processes x 100,000 lo
 }
 
 TEST_CASE("across processes: the child sees the parent's lock held, blocks, and is woken by its release") {
-  setup();
   auto l = Lock::create();
   auto asked = Event::create();
   std::uint64_t parent_token = process_owner();
@@ -51,7 +49,6 @@ TEST_CASE("across processes: the child sees the parent's lock held, blocks, and 
 }
 
 TEST_CASE("across processes: a child SIGKILLed holding a Lock -> AbandonedLock within ~1 s, then held") {
-  setup();
   auto l = Lock::create();
   auto taken = Event::create();
   pid_t pid = spawn_child([&] {
@@ -72,7 +69,6 @@ TEST_CASE("across processes: a child SIGKILLed holding a Lock -> AbandonedLock w
 }
 
 TEST_CASE("across processes: a waiter already blocked when the holder dies is released with AbandonedLock") {
-  setup();
   auto l = Lock::create();
   auto r = RLock::create();
   auto taken = Event::create();
@@ -106,7 +102,6 @@ TEST_CASE("across processes: a waiter already blocked when the holder dies is re
 }
 
 TEST_CASE("across processes: Event ping-pong, 10,000 rounds, no lost wake-up") {
-  setup();
   auto ping = Event::create();
   auto pong = Event::create();
   constexpr int kRounds = 10000;
@@ -129,7 +124,6 @@ TEST_CASE("across processes: Event ping-pong, 10,000 rounds, no lost wake-up") {
 }
 
 TEST_CASE("across processes: Condition ping-pong (over an RLock and over a Lock), 10,000 rounds") {
-  setup();
   for (bool over_lock : {false, true}) {
     CAPTURE(over_lock);
     auto l = Lock::create();
@@ -158,7 +152,6 @@ TEST_CASE("across processes: Condition ping-pong (over an RLock and over a Lock)
 }
 
 TEST_CASE("across processes: Semaphore and Barrier") {
-  setup();
   auto s = Semaphore::create(0, false);
   auto b = Barrier::create(2, -1, 0);
   pid_t pid = spawn_child([&] {

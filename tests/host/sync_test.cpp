@@ -12,7 +12,6 @@ TEST_SUITE("sync") {
 
 
 TEST_CASE("Lock: acquire, non-blocking failure, release, release of an unheld lock") {
-  setup();
   auto l = Lock::create();
   CHECK_FALSE(l->locked());
   CHECK(l->lock(kNever));
@@ -27,7 +26,6 @@ TEST_CASE("Lock: acquire, non-blocking failure, release, release of an unheld lo
 }
 
 TEST_CASE("Lock: four threads x 50,000 guarded increments end exact; released by another thread") {
-  setup();
   auto l = Lock::create();
   long counter = 0;  // plain memory: the lock alone orders the accesses
   std::vector<std::thread> ts;
@@ -48,7 +46,6 @@ TEST_CASE("Lock: four threads x 50,000 guarded increments end exact; released by
 }
 
 TEST_CASE("Lock: a blocked acquire is woken by release and ends on cancellation") {
-  setup();
   auto l = Lock::create();
   l->lock(kNever);
   std::atomic<int> got{-1};
@@ -75,7 +72,6 @@ TEST_CASE("Lock: a blocked acquire is woken by release and ends on cancellation"
 }
 
 TEST_CASE("RLock: re-entrant for its owner; others cannot release it; abandoned when its thread ends") {
-  setup();
   auto r = RLock::create();
   CHECK(r->lock(kNever));
   CHECK(r->lock(kNever));
@@ -109,7 +105,6 @@ TEST_CASE("RLock: re-entrant for its owner; others cannot release it; abandoned 
 }
 
 TEST_CASE("Condition: needs its lock; wait times out; notify wakes; ping-pong 10,000 rounds") {
-  setup();
   auto c = Condition::create(nullptr);
   CHECK(c->lock_is_rlock());
   CHECK(thrown_kind([&] { c->wait(now()); }) == ErrorKind::InvalidState);
@@ -141,7 +136,6 @@ TEST_CASE("Condition: needs its lock; wait times out; notify wakes; ping-pong 10
 }
 
 TEST_CASE("Condition over a Lock; notify_all wakes every waiter; ArgumentError for other objects") {
-  setup();
   auto l = Lock::create();
   auto c = Condition::create(l.get());
   CHECK_FALSE(c->lock_is_rlock());
@@ -168,7 +162,6 @@ TEST_CASE("Condition over a Lock; notify_all wakes every waiter; ArgumentError f
 }
 
 TEST_CASE("Semaphore and BoundedSemaphore") {
-  setup();
   CHECK(thrown_kind([] { Semaphore::create(-1, false); }) == ErrorKind::ArgumentError);
   auto s = Semaphore::create(2, false);
   CHECK(s->lock(kNever));
@@ -196,7 +189,6 @@ TEST_CASE("Semaphore and BoundedSemaphore") {
 }
 
 TEST_CASE("Event: set, clear, wait with timeout, a set seen by a waiter even if cleared at once") {
-  setup();
   auto e = Event::create();
   CHECK_FALSE(e->is_set());
   CHECK_FALSE(e->wait(Deadline::after(0.01)));
@@ -213,7 +205,6 @@ TEST_CASE("Event: set, clear, wait with timeout, a set seen by a waiter even if 
 }
 
 TEST_CASE("Barrier: indexes, action once per round, reuse, timeout, abort, reset, Barrier(0)") {
-  setup();
   CHECK(thrown_kind([] { Barrier::create(0, -1, 0); }) == ErrorKind::ArgumentError);
   auto b = Barrier::create(3, -1, 0);
   CHECK(b->parties() == 3);
@@ -254,7 +245,6 @@ TEST_CASE("Barrier: indexes, action once per round, reuse, timeout, abort, reset
 }
 
 TEST_CASE("Barrier: the action runs once per round in the last party; a failing action breaks it") {
-  setup();
   // A non-zero action offset tells the barrier it has an action; the
   // caller supplies the callable (the binding decodes a Lua function).
   auto b = Barrier::create(2, -1, 0);
@@ -277,7 +267,6 @@ TEST_CASE("Barrier: the action runs once per round in the last party; a failing 
 }
 
 TEST_CASE("Value and Array: atomic add/cas, locks, bounds, lifetime of the lock") {
-  setup();
   auto v = Value::create(ScalarType::Int, 5, nullptr, true);
   CHECK(v->add(std::int64_t(3)) == 8);
   CHECK(v->cas(8, 10));
@@ -313,7 +302,6 @@ TEST_CASE("Value and Array: atomic add/cas, locks, bounds, lifetime of the lock"
 }
 
 TEST_CASE("shared objects free their arena memory, their locks included") {
-  setup();
   auto& arena = tide::shm::Arena::get();
   std::int64_t before = arena.bytes_in_use();
   {

@@ -13,7 +13,6 @@
 #include "core/error.hpp"
 #include "core/wait.hpp"
 #include "test_util.hpp"
-#include "runtime/shared_types.hpp"
 #include "shared_values/array.hpp"
 #include "shared_values/value.hpp"
 #include "shm/owner.hpp"
@@ -37,7 +36,6 @@ namespace sync_test {
 
 using namespace test_util;
 
-inline void setup() { tide::runtime::register_shared_types(); }
 
 
 

@@ -60,6 +60,7 @@ T.test("a failing item makes map raise RemoteError naming its index", function()
     return x
   end, list)
   T.eq(e.index, 37)
+  T.match(e.worker, "^ThreadPool%-%d+_%d$")
   T.match(e.cause, "bad item 37")
   T.match(e.traceback, "pool_spec.lua")
   -- A tide error raised by the item is the cause as it was.
@@ -185,6 +186,7 @@ T.test("a task error fails only its own Future", function()
   for i = 1, 3 do fs[i] = p:submit(function(x) if x == 2 then error("two!") end return x end, i) end
   T.eq(fs[1]:result(), 1); T.eq(fs[3]:result(), 3)
   local e = T.raises("RemoteError", "in worker 'ThreadPool%-%d+_%d': .*two!", fs[2].result, fs[2])
+  T.match(e.worker, "^ThreadPool%-%d+_%d$")
   T.match(e.cause, "two!")
   T.match(e.traceback, "pool_spec.lua")
   T.truthy(tide.is_error(fs[2]:exception(), "RemoteError"))

@@ -90,6 +90,7 @@ for _, m in ipairs(METHODS) do
     os_.kill(pid, "SIGKILL")
     local e = T.raises("WorkerDied", "was killed by SIGKILL", victim.result, victim)
     T.eq(e.signal, "SIGKILL"); T.eq(e.exitcode, -9)
+    T.match(e.worker, "^ProcessPool%-%d+_%d+$")
     T.match(e.message, "pid " .. pid)
     for i = 1, 20 do T.eq(others[i]:result(), i * 2) end
     ev:set()

@@ -148,7 +148,7 @@ for _, m in ipairs(METHODS) do
     p:wait()
     p:close()
     p:close()
-    T.raises("InvalidState", "closed", p.start, p)
+    T.raises("InvalidState", "released", p.start, p)
   end)
 
   T.test(m .. ": a target table with a run method (and methods from its metatable)", function()

@@ -1,5 +1,5 @@
 // Running a transferred Lua call in a fresh state: the body of tide Threads
-// (and later of pool tasks). The payload is the function followed by its
+// (and of pool tasks and child processes). The payload is the function followed by its
 // arguments, encoded with the transfer codec by the caller's state.
 #pragma once
 #include <lua.hpp>
@@ -11,7 +11,7 @@
 
 namespace tide::runtime {
 
-std::unique_ptr<ThreadBody> make_lua_call(Message payload);
+std::unique_ptr<ThreadBody> make_call_body(Message payload);
 
 // Runs payload's function with its arguments in L (top-level call, under
 // the traceback handler); fills the outcome. Never raises or throws.

@@ -1,19 +1,20 @@
-#include "runtime/shutdown.hpp"
+#include "thread/host_exit.hpp"
 
 #include <algorithm>
 #include <mutex>
 #include <vector>
 
+#include "core/fork_safe.hpp"
 #include "thread/thread.hpp"
 
-namespace tide::runtime {
+namespace tide {
 
 namespace {
-std::mutex g_m;
+ForkSafeMutex g_m;  // a fork child finds it free (core/fork_safe.hpp)
 std::vector<ExitHook>* g_hooks = new std::vector<ExitHook>;  // never destroyed
 }  // namespace
 
-void on_exit(ExitHook hook) {
+void on_host_exit(ExitHook hook) {
   std::lock_guard lock(g_m);
   if (std::find(g_hooks->begin(), g_hooks->end(), hook) == g_hooks->end()) g_hooks->push_back(hook);
 }
@@ -28,4 +29,4 @@ bool shutdown_host(const ExitContext& ctx) {
   return Thread::shutdown_all();
 }
 
-}  // namespace tide::runtime
+}  // namespace tide

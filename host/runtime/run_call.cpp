@@ -1,4 +1,4 @@
-#include "runtime/lua_call.hpp"
+#include "runtime/run_call.hpp"
 
 #include "codec/codec.hpp"
 #include "core/log.hpp"
@@ -131,7 +131,7 @@ Outcome call_function(lua_State* L, int fn, const Message& args) noexcept {
   return run(L, args, lua_absindex(L, fn));
 }
 
-std::unique_ptr<ThreadBody> make_lua_call(Message payload) {
+std::unique_ptr<ThreadBody> make_call_body(Message payload) {
   return std::make_unique<LuaCall>(std::move(payload));
 }
 

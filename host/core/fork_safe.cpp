@@ -1,0 +1,47 @@
+#include "core/fork_safe.hpp"
+
+#include <pthread.h>
+
+namespace tide::fork_safe {
+
+namespace {
+
+// Newest first; constant-initialised, so registrations from any static
+// initialiser may come first. Nodes are never removed.
+std::atomic<Node*> g_head{nullptr};
+std::atomic<bool> g_installed{false};
+
+// The prepare order is the reverse of the list's (oldest first), and the
+// release order its reverse: any fixed order works, as no section under one
+// of these mutexes takes another.
+void lock_all(Node* n) noexcept {
+  if (!n) return;
+  lock_all(n->next);
+  n->lock(n->mutex);
+}
+
+// What this thread's fork locked: release unlocks exactly that, even if a
+// node was added meanwhile (the child runs the copy of the forking thread).
+thread_local Node* t_locked = nullptr;
+
+void prepare() noexcept {
+  t_locked = g_head.load(std::memory_order_acquire);
+  lock_all(t_locked);
+}
+
+void release() noexcept {
+  for (Node* n = t_locked; n; n = n->next) n->unlock(n->mutex);
+  t_locked = nullptr;
+}
+
+}  // namespace
+
+void add(Node* n) noexcept {
+  if (!g_installed.exchange(true, std::memory_order_acq_rel)) pthread_atfork(prepare, release, release);
+  Node* head = g_head.load(std::memory_order_relaxed);
+  do {
+    n->next = head;
+  } while (!g_head.compare_exchange_weak(head, n, std::memory_order_release, std::memory_order_relaxed));
+}
+
+}  // namespace tide::fork_safe
