@@ -82,7 +82,10 @@ struct PoolData {
   std::uint32_t nslots = 0;
   shm::Offset slots = 0;  // WorkerSlot[nslots]
 
-  alignas(64) shm::RobustMutex m;
+  // Groups by who writes them, 64 bytes apart (the arena aligns blocks to
+  // 16 only, so padding rather than alignas keeps them off shared lines).
+  char pad0_[64] = {};
+  shm::RobustMutex m;
   std::atomic<std::uint64_t> head{0};  // under m; taking commits with its store
   std::uint64_t tail = 0;              // under m
   shm::Offset ring = 0;         // under m: TaskRecord[1 << cap_log2]
@@ -91,7 +94,8 @@ struct PoolData {
 
   // Read without the lock by idle workers spinning before they sleep, so a
   // submitter wakes nobody (no system call) while a worker spins.
-  alignas(64) std::atomic<std::uint64_t> queued{0};
+  char pad1_[64] = {};
+  std::atomic<std::uint64_t> queued{0};
   std::atomic<std::uint64_t> spinning{0};  // idle workers not (yet) asleep
   WaitWord work;                           // a task was queued, or flags changed
   AdaptiveSpin spin;

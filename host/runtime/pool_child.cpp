@@ -1,6 +1,10 @@
 #include "runtime/pool_child.hpp"
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <string>
 
@@ -39,6 +43,20 @@ Outcome run_initializer(lua_State* L, int fn) noexcept {
   return call_function(L, fn, args);
 }
 
+// os.exit in a worker process ends it at once, as os._exit does in a Python
+// worker: stdio flushed, no atexit handlers, no static destructors (a fork
+// child of a threaded process may find their locks held by threads it does
+// not have). The task it ran fails with WorkerDied naming the code.
+int worker_exit(lua_State* L) {
+  int code = EXIT_SUCCESS;
+  if (lua_isboolean(L, 1))
+    code = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+  else
+    code = static_cast<int>(luaL_optinteger(L, 1, EXIT_SUCCESS));
+  std::fflush(nullptr);
+  _exit(code);
+}
+
 }  // namespace
 
 int serve_pool_worker(lua_State* L) {
@@ -51,6 +69,11 @@ int serve_pool_worker(lua_State* L) {
   // process decides what it means (it interrupts map, and terminates the
   // pool at exit), so a worker does not die of it.
   signal(SIGINT, SIG_IGN);
+  if (lua_getglobal(L, "os") == LUA_TTABLE) {
+    lua_pushcfunction(L, worker_exit);
+    lua_setfield(L, -2, "exit");
+  }
+  lua_pop(L, 1);
   pool::WorkerSlot& s = shared->slot(static_cast<int>(slot));
   // Our handles to `shared` and `init_failure` hold a reference each; if we
   // are killed, the supervisor drops them (see WorkerSlot::payload_refs).
