@@ -151,7 +151,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
   local ok, err = pcall(function()
     for first = 1, n, size do
       local last = math.min(first + size - 1, n)
-      local items = table.move(list, first, last, 1, {})
+      local items = table.move(list, first, last, 1, native._new_array(last - first + 1))
       futs[#futs + 1] = pool:submit(run_chunk, fn, items, first, star, last - first + 1)
       firsts[#futs] = first
     end
