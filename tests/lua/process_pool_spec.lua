@@ -112,6 +112,22 @@ for _, m in ipairs(METHODS) do
   end)
 end
 
+T.test("a worker that dies while idle is replaced silently", function()
+  local code, out, err = T.run_tide([[-e '
+    local tide, os_ = require "tide", require "tide.os"
+    local p <close> = require("tide.pool").ProcessPool{workers = 1}
+    local pid = p:apply(os_.getpid)
+    os_.kill(pid, "SIGKILL")
+    -- Until its supervisor reaped it (a hang detector, not an ordering).
+    local deadline = tide.monotonic() + 10
+    local function alive() local f = io.open("/proc/" .. pid .. "/stat") if f then f:close() end return f end
+    while alive() and tide.monotonic() < deadline do tide.sleep(0.001) end
+    print(p:apply(os_.getpid) ~= pid, p:apply(function() return "served" end))']])
+  T.eq(code, 0)
+  T.eq(out, "true\tserved\n")
+  T.eq(err, "", "nothing logged")
+end)
+
 T.test("a task that segfaults fails with WorkerDied SIGSEGV; the pool keeps serving", function()
   -- In a sub-tide whose sanitizer runtime (if any) leaves SIGSEGV alone.
   local script = os.tmpname()
