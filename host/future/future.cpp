@@ -49,6 +49,7 @@ void free_string(shm::Offset off) noexcept {
 }
 
 void publish(FutureData& d, CompletionState s) noexcept {
+  shm::tsan_handoff_release();
   FutureTree* t = tree_of(d);
   if (t) d.done_stamp = t->stamp.fetch_add(1, std::memory_order_relaxed) + 1;
   d.state.store(u(s), std::memory_order_release);
@@ -188,6 +189,7 @@ bool Future::wait(const Deadline& deadline) {
 }
 
 Outcome Future::outcome() const {
+  shm::tsan_handoff_acquire();
   const FutureData& d = data();
   Outcome o;
   o.state = state();
@@ -215,6 +217,7 @@ bool Future::wait_many(std::span<Future* const> futs, const Deadline& deadline, 
 }
 
 void destroy_future(shm::SharedHeader* h) noexcept {
+  shm::tsan_handoff_acquire();
   auto* d = reinterpret_cast<FutureData*>(h);
   shm::free_message(d->values);
   free_string(d->text);
