@@ -41,10 +41,12 @@ Offset store_message(const Message& m) {
     st->objects()[i] = a.offset_of(headers[i]);
   }
   if (!m.bytes.empty()) std::memcpy(st->bytes(), m.bytes.data(), m.bytes.size());
+  tsan_handoff_release();
   return a.offset_of(st);
 }
 
 Message load_message(Offset stored) {
+  tsan_handoff_acquire();
   auto* st = Arena::get().at<Stored>(stored);
   Message m;
   m.count = static_cast<int>(st->count);
@@ -56,6 +58,7 @@ Message load_message(Offset stored) {
 
 void free_message(Offset stored) noexcept {
   if (!stored) return;
+  tsan_handoff_acquire();
   Arena& a = Arena::get();
   auto* st = a.at<Stored>(stored);
   for (std::uint32_t i = 0; i < st->nobjects; ++i) release_shared(a.at<SharedHeader>(st->objects()[i]));
