@@ -215,15 +215,16 @@ int main(int argc, char** argv) {
   // tide.process's internal modes (spawned workers, the forkserver).
   tide::bindings::register_modules();
   tide::runtime::install_child_runner();
-  if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
-    std::fflush(nullptr);
-    std::_Exit(status);
-  }
-  // Spawned children run this very binary.
+  // Spawned children run this very binary; so do the children of spawned
+  // workers and of the forkserver (a pool task may start processes too).
   char exe[4096];
   if (ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
     exe[n] = '\0';
     tide::process::set_tide_command(exe);
+  }
+  if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
+    std::fflush(nullptr);
+    std::_Exit(status);
   }
   Options o;
   if (!parse(argc, argv, o)) return 1;

@@ -13,13 +13,14 @@ const char* check_child_info(const ChildInfo& info) noexcept {
   return nullptr;
 }
 
-void load_child_work(const ChildInfo& info, ChildWork& w) {
+Ref<future::Future> load_child_future(const ChildInfo& info) {
   if (const char* why = check_child_info(info)) throw Error(ErrorKind::TransferError, std::string("bad child record: ") + why);
   Ref<Object> obj = shm::proxy_for(info.future);
   auto* f = dynamic_cast<future::Future*>(obj.get());
   if (!f) throw Error(ErrorKind::TransferError, "bad child record: its future is a " + std::string(obj->type_name()));
-  w.future = Ref<future::Future>::share(f);
-  w.payload = shm::load_message(info.payload);
+  return Ref<future::Future>::share(f);
 }
+
+Message load_child_payload(const ChildInfo& info) { return shm::load_message(info.payload); }
 
 }  // namespace tide::process

@@ -14,16 +14,13 @@ namespace tide::process {
 // Nullptr if the record's own fields are in range, else what is wrong.
 const char* check_child_info(const ChildInfo& info) noexcept;
 
-struct ChildWork {
-  Ref<future::Future> future;  // the child completes it
-  Message payload;             // function then arguments
-};
+// The Future the child completes (a new proxy, holding one shared
+// reference). Throws TransferError for a record that fails
+// check_child_info or whose future offset is not a live Future.
+Ref<future::Future> load_child_future(const ChildInfo& info);
 
-// Loads the work `info` names into `out`, the future first (so a child
-// whose payload cannot be loaded can still fail its future). Throws
-// TransferError for a record that fails check_child_info or whose offsets
-// do not name a live Future and a stored message; OSError for want of
-// memory.
-void load_child_work(const ChildInfo& info, ChildWork& out);
+// The child's payload (function then arguments). Throws TransferError if
+// its offset is not a live stored message; OSError for want of memory.
+Message load_child_payload(const ChildInfo& info);
 
 }  // namespace tide::process

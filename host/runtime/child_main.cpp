@@ -37,11 +37,24 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
   auto* L = static_cast<lua_State*>(prepared);
   process::set_identity(info);
   log::set_thread_name(process::current_name());
-  process::ChildWork work;
-  Ref<future::Future>& fut = work.future;
-  Message& payload = work.payload;
+  Ref<future::Future> fut;
+  // Borrowed (below): its proxy must never drop a reference, however this
+  // function returns.
+  struct Borrowed {
+    Ref<future::Future>& f;
+    ~Borrowed() { f.detach(); }
+  } borrowed{fut};
+  Message payload;
   try {
-    process::load_child_work(info, work);
+    // The Future is borrowed, not referenced: the parent's Process keeps
+    // it alive until this child is reaped, and a reference of ours would
+    // never be dropped if we are killed (the arena would keep the future).
+    // The record is bytes from another process: process/child_record.hpp
+    // checks it.
+    Ref<future::Future> f = process::load_child_future(info);
+    shm::release_shared(f->shared_header());
+    fut = std::move(f);
+    payload = process::load_child_payload(info);
   } catch (const std::exception& e) {
     log::get().error("child cannot load its work: {}", e.what());
     if (fut) complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::TransferError});
@@ -68,7 +81,7 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
     log::get().error("child failed: {}", e.what());
     complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::OSError});
   }
-  fut = Ref<future::Future>();
+  fut.detach();  // borrowed
   // As a Python child does: join the threads and processes the work left.
   bool all_done = shutdown_host({});
   if (L && all_done) {

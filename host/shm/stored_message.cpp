@@ -47,10 +47,12 @@ Offset store_message(const Message& m) {
     st->objects()[i] = a.offset_of(headers[i]);
   }
   if (!m.bytes.empty()) std::memcpy(st->bytes(), m.bytes.data(), m.bytes.size());
+  tsan_handoff_release();
   return a.offset_of(st);
 }
 
 Message load_message(Offset stored) {
+  tsan_handoff_acquire();
   Arena& a = Arena::get();
   if (!a.is_block(stored, sizeof(Stored))) throw Error(ErrorKind::TransferError, "bad stored message reference");
   auto* st = a.at<Stored>(stored);
@@ -69,6 +71,7 @@ Message load_message(Offset stored) {
 
 void free_message(Offset stored) noexcept {
   if (!stored) return;
+  tsan_handoff_acquire();
   Arena& a = Arena::get();
   auto* st = a.at<Stored>(stored);
   st->magic = 0;

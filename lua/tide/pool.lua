@@ -1,4 +1,4 @@
--- tide.pool (API.md §6): ThreadPool. The native half (tide._pool) runs
+-- tide.pool (API.md §6): ThreadPool and ProcessPool. The native half (tide._pool) runs
 -- tasks on warm worker states and completes their futures; this file adds
 -- what is clearer in Lua: map, imap, imap_unordered, starmap, apply,
 -- apply_async and the progress bar, all built on submit and futures.
@@ -22,11 +22,8 @@ local M = {}
 local methods = native.methods
 
 M.ThreadPool = native.ThreadPool
+M.ProcessPool = native.ProcessPool
 M.default = native.default
-
-function M.ProcessPool()
-  error(tide.error("InvalidState", "tide.pool.ProcessPool is not available in this version; use ThreadPool"), 2)
-end
 
 local function arg_error(n, fname, msg)
   error(tide.error("ArgumentError", ("bad argument #%d to '%s' (%s)"):format(n, fname, msg)), 3)
@@ -67,7 +64,7 @@ end
 -- Runs in a worker: fn over one slice of the input. Its only upvalue is
 -- the global table, so each worker decodes it once.
 local function run_chunk(fn, items, first, star, n)
-  local out, at, tb = {}, 0, nil
+  local out, at, tb = require("tide._pool")._new_array(n), 0, nil
   local ok, err = xpcall(function()
     if star then
       for i = 1, n do
@@ -170,7 +167,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
   local ok, err = pcall(function()
     for first = 1, n, size do
       local last = math.min(first + size - 1, n)
-      local items = table.move(list, first, last, 1, {})
+      local items = table.move(list, first, last, 1, native._new_array(last - first + 1))
       futs[#futs + 1] = pool:submit(run_chunk, fn, items, first, star, last - first + 1)
       firsts[#futs] = first
     end
@@ -194,7 +191,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
       error(perr, 0)
     end
   end
-  local results = {}
+  local results = native._new_array(n)
   for i, f in ipairs(futs) do
     local rok, chunk, cn = pcall(f.result, f, remaining(deadline))
     if not rok then
@@ -362,6 +359,11 @@ function methods:apply_async(fn, args, opts)
     end)
   end
   return f
+end
+
+-- A ProcessPool has the same interface: the same Lua methods.
+for k, v in pairs(methods) do
+  if native.process_methods[k] == nil then native.process_methods[k] = v end
 end
 
 return M

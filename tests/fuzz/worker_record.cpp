@@ -66,11 +66,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   info.future = fx.pick(data[0] & 7, dfut, info.future);
   info.payload = fx.pick((data[0] >> 3) & 7, dpay, info.payload);
   {
-    tide::process::ChildWork work;
+    tide::Ref<tide::future::Future> future;
+    tide::Message payload;
     try {
-      tide::process::load_child_work(info, work);
+      future = tide::process::load_child_future(info);
+      payload = tide::process::load_child_payload(info);
       // Accepted: it is the real work, usable as a child would use it.
-      if (!work.future || work.payload.count != 1) std::abort();
+      if (!future || future->offset() != fx.future->offset() || payload.count != 1) std::abort();
     } catch (const tide::Error& e) {
       if (e.kind() != tide::ErrorKind::TransferError) {
         std::fprintf(stderr, "unexpected %s: %s\n", tide::kind_name(e.kind()), e.what());

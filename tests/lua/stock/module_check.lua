@@ -29,4 +29,10 @@ T.test("a write to a pipe with no reader raises OSError EPIPE; the interpreter's
   os_.close(w)
 end)
 
+T.test("a fork process pool works in a stock interpreter", function()
+  local p <close> = tide.pool.ProcessPool{workers = 2, start_method = "fork"}
+  T.same(p:map(function(x) return x * x end, {1, 2, 3}), {1, 4, 9})
+  T.truthy(p:apply(function() return require("tide.os").getpid() end) ~= tide.os.getpid())
+end)
+
 T.done()
