@@ -46,9 +46,10 @@ local tide = {}
 ---@field worker? string The pool worker that ran the failing task (`RemoteError`, `WorkerDied` from a pool).
 ---@field index? integer The position of the failing item in the input of `pool:map`/`starmap` (`RemoteError`).
 ---@field returncode? integer The command's exit status (`CalledProcessError`; negative: killed by that signal).
----@field cmd? string|string[] The command that failed (`CalledProcessError`).
----@field stdout? string The command's captured output, if captured (`CalledProcessError`).
----@field stderr? string The command's captured error output, if captured (`CalledProcessError`).
+---@field cmd? string|string[] The command that failed, as given (`CalledProcessError`, and `Timeout` from `tide.subprocess`).
+---@field stdout? string The command's captured output, if captured (`CalledProcessError`; `Timeout` from `run`/`communicate`: the output so far).
+---@field stderr? string The command's captured error output, if captured (`CalledProcessError`; `Timeout` from `run`/`communicate`: so far).
+---@field timeout? number The timeout that expired, in seconds (`Timeout` from `tide.subprocess`).
 
 ---The number of CPUs online (at least 1).
 ---@return integer count The number of online CPUs.
