@@ -75,4 +75,13 @@ function tide.is_error(value, kind) end
 ---@return tide.Error err The new error object.
 function tide.error(kind, message) end
 
+---Internal (for tide's Lua-side modules): the options check the native modules use; raises `ArgumentError` when `opts` is not a table or holds a key not in `accepted`.
+---@private
+---@param opts any The options argument.
+---@param n integer Its argument position, for the message.
+---@param fname string The function's name, for the message.
+---@param accepted string[] The keys it takes.
+---@return table? opts The options, unchanged.
+function tide._check_options(opts, n, fname, accepted) end
+
 return tide
