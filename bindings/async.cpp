@@ -13,7 +13,7 @@
 //         resumes a task (runtime/coroutine.hpp: signal target and hooks);
 //         `stopping` marks the state while a cancelled task runs, so pcall
 //         cannot swallow its Cancelled (runtime/async_task.hpp)
-//   set_stopping(on)       changes that mark from inside the running task
+//   clear_stopping()       takes that mark off from inside the running task
 //   classify(x) -> kind, id  "future" | "queue" | "thread" | "process" |
 //         "connection" (nil for anything else) and a light userdata naming
 //         the object (two handles of one object give the same id)
@@ -252,8 +252,11 @@ int l_resume(lua_State* L) {
   return 2;
 }
 
-int l_set_stopping(lua_State* L) {
-  runtime::set_task_stopping(L, lua_toboolean(L, 1));
+// clear_stopping(): takes the "stopping" mark off (a timeout scope that
+// turned its own cancellation into Timeout). Only resume sets the mark, so
+// no call from Lua can make pcall re-raise everything.
+int l_clear_stopping(lua_State* L) {
+  runtime::set_task_stopping(L, false);
   return 0;
 }
 
@@ -300,7 +303,7 @@ const luaL_Reg kWaiterMethods[] = {{"watch", m_watch}, {"unwatch", m_unwatch}, {
                                    {"watching", m_watching}, {"close", waiter_close}, {nullptr, nullptr}};
 
 const luaL_Reg kFunctions[] = {{"Waiter", l_Waiter},         {"resume", l_resume},
-                               {"set_stopping", l_set_stopping}, {"classify", l_classify},
+                               {"clear_stopping", l_clear_stopping}, {"classify", l_classify},
                                {"exit_fd", l_exit_fd},       {"run_callbacks", l_run_callbacks},
                                {"hold_cancel", l_hold_cancel}, {"pidfd_open", l_pidfd_open},
                                {nullptr, nullptr}};

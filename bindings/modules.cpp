@@ -20,6 +20,8 @@ void register_modules() {
       {"tide.pipe", luaopen_tide_pipe},
       {"tide.process", luaopen_tide_process},
       {"tide._async", luaopen_tide__async},
+      {"tide.signal", luaopen_tide_signal},
+      {"tide.subprocess", luaopen_tide_subprocess},
   };
   static std::once_flag once;
   std::call_once(once, [] {

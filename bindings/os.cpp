@@ -14,6 +14,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/signal_names.hpp"
+#include "core/sigpipe.hpp"
 #include "core/wait.hpp"
 #include "modules.hpp"
 #include "process/children.hpp"
@@ -23,30 +25,6 @@
 
 namespace tide {
 namespace {
-
-struct SignalName {
-  const char* name;
-  int number;
-};
-
-const SignalName kSignals[] = {
-    {"SIGHUP", SIGHUP},   {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT}, {"SIGILL", SIGILL},
-    {"SIGABRT", SIGABRT}, {"SIGFPE", SIGFPE},   {"SIGKILL", SIGKILL}, {"SIGSEGV", SIGSEGV},
-    {"SIGPIPE", SIGPIPE}, {"SIGALRM", SIGALRM}, {"SIGTERM", SIGTERM}, {"SIGUSR1", SIGUSR1},
-    {"SIGUSR2", SIGUSR2}, {"SIGCHLD", SIGCHLD}, {"SIGCONT", SIGCONT}, {"SIGSTOP", SIGSTOP},
-    {"SIGTSTP", SIGTSTP}, {"SIGBUS", SIGBUS},   {nullptr, 0}};
-
-int check_signal(lua_State* L, int arg) {
-  if (lua_type(L, arg) == LUA_TSTRING) {
-    const char* name = lua_tostring(L, arg);
-    for (const SignalName* s = kSignals; s->name; ++s)
-      if (std::strcmp(s->name, name) == 0 || std::strcmp(s->name + 3, name) == 0) return s->number;
-    arg_error(L, arg, lua_pushfstring(L, "unknown signal '%s'", name));
-  }
-  lua_Integer n = check_integer(L, arg);
-  if (n < 0 || n > 64) arg_error(L, arg, "signal number out of range");
-  return static_cast<int>(n);
-}
 
 // pid_t and flag arguments must fit an int: a wrapped 4294967295 would
 // become kill(-1, ...), every process the user owns.
@@ -144,7 +122,8 @@ int l_write(lua_State* L) {
   size_t len;
   const char* s = check_string(L, 2, &len);
   return protect(L, [&] {
-    ssize_t r = len == 0 ? 0 : ready_then(fd, POLLOUT, "write", [&] { return write(fd, s, len); });
+    // EPIPE (the reader is gone) is an OSError, never SIGPIPE (core/sigpipe.hpp).
+    ssize_t r = len == 0 ? 0 : ready_then(fd, POLLOUT, "write", [&] { return write_nosigpipe(fd, s, len); });
     lua_pushinteger(L, r);
     return 1;
   });

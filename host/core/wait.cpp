@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <climits>
 #include <memory>
 
@@ -28,6 +29,9 @@ void futex_wake(std::atomic<std::uint32_t>* addr, int n) {
 
 thread_local WaitContext t_context;
 std::atomic<bool> g_sigint{false};
+std::atomic<std::uint64_t> g_sigint_count{0};  // every SIGINT ever noted (lock-free: signal-safe)
+std::atomic<std::uint64_t> g_signals{0};  // bit sig-1: a signal for a Lua handler arrived
+std::atomic<SignalDispatcher> g_dispatcher{nullptr};
 std::atomic<WaitContext*> g_interruptible{nullptr};
 
 // Guards WaitContext::waiting_on_ between the waiting thread leaving a wait
@@ -99,9 +103,19 @@ WaitContext::~WaitContext() {
 
 void WaitContext::clear_cancel() noexcept { cancel_.store(false, std::memory_order_release); }
 
+// True when this thread should run the signal dispatcher now: it is the
+// interruptible one, a Lua state runs on it, it is not inside a handler,
+// and a signal is pending. (Without a target or inside a handler the
+// signals wait, and waits must sleep meanwhile rather than spin.)
+bool dispatch_due(const WaitContext& ctx) noexcept {
+  return ctx.interruptible_ && !ctx.dispatching_ && g_signals.load(std::memory_order_seq_cst) != 0 &&
+         ctx.signal_target() != nullptr && g_dispatcher.load(std::memory_order_acquire) != nullptr;
+}
+
 void WaitContext::check() const {
   if (cancel_requested()) throw Error(ErrorKind::Cancelled, "the thread was cancelled");
   if (interruptible_ && sigint_pending(true)) throw Error(ErrorKind::Interrupted, "interrupted (SIGINT)");
+  if (dispatch_due(*this)) g_dispatcher.load(std::memory_order_acquire)(signal_target());
 }
 
 bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
@@ -112,7 +126,8 @@ bool wait_seq(WaitWord& word, std::uint32_t seen, const Deadline& deadline) {
   ctx.waiting_on_.store(&word, std::memory_order_seq_cst);
   word.waiters.fetch_add(1, std::memory_order_seq_cst);
   bool notified = true;
-  bool pending = ctx.cancel_requested() || (ctx.interruptible_ && g_sigint.load(std::memory_order_seq_cst));
+  bool pending = ctx.cancel_requested() || (ctx.interruptible_ && g_sigint.load(std::memory_order_seq_cst)) ||
+                 dispatch_due(ctx);
   if (!pending) {
     timespec ts;
     const timespec* abs = nullptr;
@@ -184,6 +199,7 @@ int wait_fds(pollfd* fds, int n, const Deadline& deadline) {
 }
 
 void note_sigint() noexcept {
+  g_sigint_count.fetch_add(1, std::memory_order_seq_cst);
   g_sigint.store(true, std::memory_order_seq_cst);
   // Normally runs on the main thread itself (workers block SIGINT), so the
   // word it bumps cannot go away underneath it.
@@ -196,9 +212,73 @@ void note_sigint() noexcept {
   }
 }
 
+namespace {
+// Signals whose disposition is the Lua-routing handler; a fork child reads
+// it in reset_routed_signals.
+std::atomic<std::uint64_t> g_routed{0};
+}  // namespace
+
+void mark_routed_signal(int sig, bool routed) noexcept {
+  if (sig < 1 || sig > 64) return;
+  const std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+  if (routed)
+    g_routed.fetch_or(bit);
+  else
+    g_routed.fetch_and(~bit);
+}
+
+void reset_routed_signals() noexcept {
+  std::uint64_t bits = g_routed.exchange(0);
+  for (int sig = 1; bits != 0; ++sig, bits >>= 1)
+    if (bits & 1) signal(sig, SIG_DFL);
+}
+
+void note_signal(int sig) noexcept {
+  if (sig < 1 || sig > 64) return;
+  g_signals.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_seq_cst);
+  // The same wake-up as SIGINT's (see note_sigint for why this is safe).
+  if (WaitContext* ctx = g_interruptible.load(std::memory_order_acquire)) {
+    poke(ctx->wake_fd_.load(std::memory_order_seq_cst));
+    if (WaitWord* w = ctx->waiting_on_.load(std::memory_order_seq_cst)) {
+      w->seq.fetch_add(1, std::memory_order_seq_cst);
+      futex_wake(&w->seq, INT_MAX);
+    }
+  }
+}
+
+int take_signal() noexcept {
+  std::uint64_t bits = g_signals.load(std::memory_order_seq_cst);
+  while (bits != 0) {
+    std::uint64_t low = bits & (~bits + 1);
+    if (g_signals.compare_exchange_weak(bits, bits & ~low, std::memory_order_seq_cst))
+      return __builtin_ctzll(low) + 1;
+  }
+  return 0;
+}
+
+void repost_signal(int sig) noexcept {
+  if (sig >= 1 && sig <= 64) g_signals.fetch_or(std::uint64_t{1} << (sig - 1), std::memory_order_seq_cst);
+}
+
+bool signals_pending() noexcept { return g_signals.load(std::memory_order_seq_cst) != 0; }
+
+void set_signal_dispatcher(SignalDispatcher dispatcher) noexcept {
+  g_dispatcher.store(dispatcher, std::memory_order_release);
+}
+
+void reset_signals_after_fork() noexcept {
+  g_interruptible.store(nullptr, std::memory_order_seq_cst);
+  t_context.interruptible_ = false;
+  t_context.dispatching_ = false;
+  g_sigint.store(false, std::memory_order_seq_cst);
+  g_signals.store(0, std::memory_order_seq_cst);
+}
+
 WaitContext* interruptible_context() noexcept {
   return g_interruptible.load(std::memory_order_acquire);
 }
+
+std::uint64_t sigint_count() noexcept { return g_sigint_count.load(std::memory_order_seq_cst); }
 
 bool sigint_pending(bool consume) noexcept {
   return consume ? g_sigint.exchange(false, std::memory_order_seq_cst)

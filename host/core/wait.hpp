@@ -2,7 +2,8 @@
 // every module waits on a WaitWord: a futex sequence counter that notifiers
 // bump after changing the state the waiter is interested in. A wait ends on
 // a notify, at the deadline, when the waiting thread is cancelled, or on
-// SIGINT when it is the main thread. WaitWord is standard-layout with no
+// SIGINT when it is the main thread (which also runs tide.signal handlers
+// from its waits, see note_signal). WaitWord is standard-layout with no
 // pointers, so it can live in memory shared between processes.
 #pragma once
 #include <atomic>
@@ -47,7 +48,15 @@ class WaitContext {
   bool interruptible() const noexcept { return interruptible_; }
 
   // Throws Cancelled or Interrupted if one is pending (consuming SIGINT).
+  // On the interruptible thread, then runs the signal dispatcher if
+  // signals are pending (which may throw what a handler raised).
   void check() const;
+
+  // Set while the dispatcher (or the runtime's hook) runs handlers on this
+  // thread: waits inside a handler neither dispatch again nor spin on the
+  // signals still pending; those run after the handler returns.
+  void set_dispatching(bool on) noexcept { dispatching_ = on; }
+  bool dispatching() const noexcept { return dispatching_; }
 
   // An eventfd made readable by request_cancel() and SIGINT, so waits on
   // file descriptors (wait_fd) end for the same reasons futex waits do.
@@ -58,12 +67,16 @@ class WaitContext {
  private:
   friend bool wait_seq(WaitWord&, std::uint32_t, const Deadline&);
   friend void note_sigint() noexcept;
+  friend void note_signal(int) noexcept;
+  friend bool dispatch_due(const WaitContext&) noexcept;
+  friend void reset_signals_after_fork() noexcept;
   std::atomic<bool> cancel_{false};
   std::atomic<WaitWord*> waiting_on_{nullptr};
   std::atomic<bool> wake_lock_{false};  // spinlock: canceller vs. wait exit
   std::atomic<void*> signal_target_{nullptr};
   std::atomic<int> wake_fd_{-1};
   bool interruptible_ = false;
+  bool dispatching_ = false;
 };
 
 // Blocks while word.seq == seen, until notified (true) or the deadline
@@ -99,6 +112,36 @@ WaitContext* interruptible_context() noexcept;
 void note_sigint() noexcept;
 // True (and consumed when `consume`) if a SIGINT arrived since the last take.
 bool sigint_pending(bool consume) noexcept;
+// How many SIGINTs were noted since the process started, consumed or not:
+// a caller that swallows Interrupted (host exit joining threads) can still
+// tell that Ctrl-C came.
+std::uint64_t sigint_count() noexcept;
+
+// tide.signal: the C handler of a signal that has a Lua handler calls
+// note_signal (async-signal-safe). It records the signal and wakes the
+// interruptible thread's wait exactly as SIGINT does; that thread's waits
+// then call the dispatcher the runtime installed, with its signal target
+// (the running lua_State), at their next check(): the safe point where Lua
+// handlers run. The dispatcher may throw; the wait then ends with that.
+void note_signal(int sig) noexcept;
+// Which signals the OS routes to note_signal (set with their disposition).
+// A fork child that runs fresh states (tide.process) has none of the Lua
+// handlers: reset_routed_signals puts those signals back to SIG_DFL.
+// Async-signal-safe (sigaction only).
+void mark_routed_signal(int sig, bool routed) noexcept;
+void reset_routed_signals() noexcept;
+// Takes (clears) the lowest-numbered pending signal; 0 if none.
+int take_signal() noexcept;
+// Puts a taken signal back (its handler could not run yet).
+void repost_signal(int sig) noexcept;
+bool signals_pending() noexcept;
+using SignalDispatcher = void (*)(void* target);
+void set_signal_dispatcher(SignalDispatcher dispatcher) noexcept;
+
+// A fork child that runs fresh Lua states (tide.process) starts with no
+// main-state context (the parent's may belong to a thread that does not
+// exist here) and no pending SIGINT or signals.
+void reset_signals_after_fork() noexcept;
 
 // Sleeps for `seconds` through the same path (cancellable, interruptible).
 void sleep_for(double seconds);

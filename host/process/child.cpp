@@ -4,8 +4,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
+
+#include "core/wait.hpp"
 
 namespace tide::process {
 
@@ -29,7 +32,7 @@ std::string current_name() { return g_name; }
 pid_t parent_pid() noexcept { return g_parent; }
 
 void set_identity(const ChildInfo& info) {
-  g_name.assign(info.name, strnlen(info.name, sizeof info.name));
+  g_name.assign(info.name, std::min<std::size_t>(info.name_len, sizeof info.name));
   g_parent = info.parent_pid;
 }
 
@@ -51,6 +54,8 @@ int run_child(const ChildInfo& info, void* prepared) noexcept {
 void prepare_child(pid_t parent) noexcept {
   // Dispositions first, then the mask (libuv's order): a signal pending
   // since the fork must not run the parent's handler in the child.
+  reset_routed_signals();   // the child's fresh states have no tide.signal handlers
+  reset_signals_after_fork();  // nor a main state until its work sets a handler
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);

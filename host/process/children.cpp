@@ -30,17 +30,34 @@ void on_sigchld(int sig, siginfo_t* info, void* uctx) {
   errno = saved;
 }
 
+struct sigaction children_action() {
+  struct sigaction sa = {};
+  sa.sa_sigaction = on_sigchld;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
+  sigemptyset(&sa.sa_mask);
+  return sa;
+}
+
 }  // namespace
 
 void watch_children() {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction sa = {};
-    sa.sa_sigaction = on_sigchld;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NOCLDSTOP;
-    sigemptyset(&sa.sa_mask);
+    struct sigaction sa = children_action();
     sigaction(SIGCHLD, &sa, &g_previous);
   });
+}
+
+void notify_children() noexcept { g_children.notify_all(); }
+
+void reinstall_children_handler() {
+  watch_children();
+  struct sigaction sa = children_action();
+  if (sigaction(SIGCHLD, &sa, nullptr) != 0) throw_os_error("sigaction", errno);
+}
+
+bool is_children_handler(const struct sigaction& sa) noexcept {
+  return (sa.sa_flags & SA_SIGINFO) && sa.sa_sigaction == on_sigchld;
 }
 
 pid_t wait_child(pid_t pid, int* status, int flags, const Deadline& deadline) {

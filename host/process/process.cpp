@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/signal_names.hpp"
 #include "core/wait.hpp"
 #include "process/forkserver.hpp"
 #include "pipe/connection.hpp"
@@ -109,18 +110,7 @@ bool method_from_name(const std::string& name, StartMethod& out) noexcept {
 StartMethod default_method() noexcept { return static_cast<StartMethod>(g_default.load()); }
 void set_default_method(StartMethod m) noexcept { g_default.store(static_cast<int>(m)); }
 
-std::string signal_name(int sig) {
-  static const struct {
-    int n;
-    const char* name;
-  } names[] = {{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"}, {SIGILL, "SIGILL"},
-               {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
-               {SIGKILL, "SIGKILL"}, {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
-               {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"}, {SIGXCPU, "SIGXCPU"}};
-  for (const auto& s : names)
-    if (s.n == sig) return s.name;
-  return "signal " + std::to_string(sig);
-}
+std::string signal_name(int sig) { return describe_signal(sig); }
 
 Process::Process(Message payload, std::string name, bool daemon, StartMethod method)
     : payload_(std::move(payload)), name_(std::move(name)), daemon_(daemon), method_(method) {}
@@ -154,12 +144,14 @@ void Process::start() {
   future_ = future::Future::create();
   try {
     stored_ = shm::store_message(payload_);
-    const std::vector<int> fds = pipe::descriptors_of(payload_);  // connections keep their numbers
+    std::vector<int> fds = pipe::descriptors_of(payload_);  // connections keep their numbers
+    fds.insert(fds.end(), extra_fds_.begin(), extra_fds_.end());
     ChildInfo info;
     info.payload = stored_;
     info.future = future_->offset();
     info.parent_pid = getpid();
-    std::strncpy(info.name, name_.c_str(), sizeof info.name - 1);
+    info.name_len = static_cast<std::uint32_t>(std::min(name_.size(), sizeof info.name));
+    std::memcpy(info.name, name_.data(), info.name_len);
     switch (method_) {
       // Off the main thread, fork and spawn go through the launcher
       // (launcher.hpp says why); the forkserver does not need it.
@@ -282,6 +274,8 @@ Outcome Process::outcome() {
   o.state = CompletionState::Failed;
   o.failure_kind = ErrorKind::WorkerDied;
   o.text = describe_status(status_);
+  o.has_exitcode = true;
+  o.exitcode = WIFSIGNALED(status_) ? -WTERMSIG(status_) : WEXITSTATUS(status_);
   return o;
 }
 
@@ -298,6 +292,17 @@ void Process::close() {
   std::lock_guard lock(m_);
   release_locked();
   closed_ = true;
+}
+
+void Process::add_descriptors(std::vector<int> fds) {
+  std::lock_guard lock(m_);
+  if (started_) throw Error(ErrorKind::InvalidState, "process '" + name_ + "' is already started");
+  extra_fds_.insert(extra_fds_.end(), fds.begin(), fds.end());
+}
+
+int Process::status_fd() const {
+  std::lock_guard lock(m_);
+  return method_ == StartMethod::ForkServer ? conn_ : pidfd_;
 }
 
 pid_t Process::pid() const {

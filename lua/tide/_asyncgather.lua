@@ -203,7 +203,7 @@ Scope.__close = function(self, err)
   if self.expired_ and t.cancel_origin == self then
     -- the cancellation was this scope's: the task goes on, with Timeout
     t[STOP], t.cancel_origin = false, nil
-    require("tide._async").set_stopping(false)
+    require("tide._async").clear_stopping()
     if err ~= nil and tide.is_error(err, "Cancelled") then raise("Timeout", "async.timeout: the time was up") end
   end
 end

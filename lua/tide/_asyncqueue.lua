@@ -29,10 +29,23 @@ function Q.Queue(maxsize)
   }, Queue)
 end
 
-function Queue:qsize() return self.tail - self.head + 1 end
-function Queue:empty() return self.tail < self.head end
-function Queue:full() return self.maxsize > 0 and self.tail - self.head + 1 >= self.maxsize end
-function Queue:is_closed() return self.closed end
+function Queue:qsize()
+  check_self(self, Queue, "qsize")
+  return self.tail - self.head + 1
+end
+function Queue:empty()
+  check_self(self, Queue, "empty")
+  return self.tail < self.head
+end
+local function is_full(self) return self.maxsize > 0 and self.tail - self.head + 1 >= self.maxsize end
+function Queue:full()
+  check_self(self, Queue, "full")
+  return is_full(self)
+end
+function Queue:is_closed()
+  check_self(self, Queue, "is_closed")
+  return self.closed
+end
 
 local function append(self, item)
   local tail = self.tail + 1
@@ -59,7 +72,7 @@ function Queue:put_nowait(item)
   check_self(self, Queue, "put_nowait")
   if item == nil then arg_error(1, "put_nowait", "nil is not a queue item") end
   if self.closed then raise("Closed", "put to a closed queue") end
-  if self:full() then raise("Full", "the queue is full") end
+  if is_full(self) then raise("Full", "the queue is full") end
   append(self, item)
 end
 
@@ -72,12 +85,12 @@ local function put_wait(self, timeout)
   repeat
     local ok, v = wait_on(loop, t, self.putters, remaining(deadline))
     if not ok then
-      if not self:full() then wake_one(self.putters) end  -- pass the room on
+      if not is_full(self) then wake_one(self.putters) end  -- pass the room on
       error(v, 0)
     end
     if self.closed then raise("Closed", "put to a closed queue") end
-    if v == TIMEOUT and self:full() then raise("Full", "the queue is full") end
-  until not self:full()
+    if v == TIMEOUT and is_full(self) then raise("Full", "the queue is full") end
+  until not is_full(self)
 end
 
 function Queue:put(item, timeout)
@@ -183,7 +196,9 @@ function Queue:iter()
 end
 
 Queue.__tostring = function(self)
-  return ("async.Queue (%d item%s%s)"):format(self:qsize(), self:qsize() == 1 and "" or "s",
+  check_self(self, Queue, "__tostring")
+  local n = self.tail - self.head + 1
+  return ("async.Queue (%d item%s%s)"):format(n, n == 1 and "" or "s",
                                               self.closed and ", closed" or "")
 end
 

@@ -55,8 +55,16 @@ local function check_self(self, mt, fname)
 end
 S.remaining, S.wait_on, S.wake_one, S.wake_all, S.check_self = remaining, wait_on, wake_one, wake_all, check_self
 
+-- The classes with acquire/release (with() and guard() check self against
+-- them); filled in below.
+local lockable = {}
+
 -- A to-be-closed value releasing `obj` (guard(), with()).
-local Releaser = {__close = function(r) r.obj:release() end}
+local Releaser = {__name = "tide.async.Releaser"}
+Releaser.__close = function(r)
+  if getmetatable(r) ~= Releaser then arg_error(1, "__close", "a guard expected") end
+  r.obj:release()
+end
 local function releaser(obj)
   local r = obj._releaser
   if not r then
@@ -67,6 +75,7 @@ local function releaser(obj)
 end
 
 local function with(self, fn, ...)
+  if not lockable[getmetatable(self)] then arg_error(1, "with", "an async Lock, Semaphore or Condition expected") end
   if type(fn) ~= "function" then arg_error(2, "with", "function expected, got " .. type(fn)) end
   self:acquire()
   local r <close> = releaser(self)
@@ -74,6 +83,7 @@ local function with(self, fn, ...)
 end
 
 local function guard(self)
+  if not lockable[getmetatable(self)] then arg_error(1, "guard", "an async Lock, Semaphore or Condition expected") end
   self:acquire()
   return releaser(self)
 end
@@ -87,7 +97,10 @@ function S.Event()
   return setmetatable({flag = false, waiters = wl_init({})}, Event)
 end
 
-function Event:is_set() return self.flag end
+function Event:is_set()
+  check_self(self, Event, "is_set")
+  return self.flag
+end
 
 function Event:set()
   check_self(self, Event, "set")
@@ -112,7 +125,9 @@ function Event:wait(timeout)
   return v ~= TIMEOUT
 end
 
-Event.__tostring = function(self) return "async.Event (" .. (self.flag and "set" or "clear") .. ")" end
+Event.__tostring = function(self)
+  check_self(self, Event, "__tostring")
+  return "async.Event (" .. (self.flag and "set" or "clear") .. ")" end
 
 -- ------------------------------------------------------------------- Lock
 
@@ -123,7 +138,10 @@ function S.Lock()
   return setmetatable({held = false, handed = nil, waiters = wl_init({})}, Lock)
 end
 
-function Lock:locked() return self.held end
+function Lock:locked()
+  check_self(self, Lock, "locked")
+  return self.held
+end
 
 function Lock:acquire(timeout)
   check_self(self, Lock, "acquire")
@@ -160,7 +178,9 @@ function Lock:release()
 end
 
 Lock.with, Lock.guard = with, guard
-Lock.__tostring = function(self) return "async.Lock (" .. (self.held and "locked" or "unlocked") .. ")" end
+Lock.__tostring = function(self)
+  check_self(self, Lock, "__tostring")
+  return "async.Lock (" .. (self.held and "locked" or "unlocked") .. ")" end
 
 -- -------------------------------------------------------------- Semaphore
 
@@ -183,7 +203,10 @@ local function check_sem(self, fname)
   if mt ~= Semaphore and mt ~= BoundedSemaphore then arg_error(1, fname, "async.Semaphore expected") end
 end
 
-function Semaphore:locked() return self.value == 0 end
+function Semaphore:locked()
+  check_sem(self, "locked")
+  return self.value == 0
+end
 
 function Semaphore:acquire(timeout)
   check_sem(self, "acquire")
@@ -229,7 +252,9 @@ function Semaphore:release(n)
 end
 
 Semaphore.with, Semaphore.guard = with, guard
-Semaphore.__tostring = function(self) return ("async.Semaphore (value %d)"):format(self.value) end
+Semaphore.__tostring = function(self)
+  check_sem(self, "__tostring")
+  return ("async.Semaphore (value %d)"):format(self.value) end
 for k, v in pairs(Semaphore) do
   if k ~= "__name" and k ~= "__index" then BoundedSemaphore[k] = v end
 end
@@ -248,9 +273,18 @@ function S.Condition(lock)
   return setmetatable({lock = lock, waiters = wl_init({})}, Condition)
 end
 
-function Condition:acquire(timeout) return self.lock:acquire(timeout) end
-function Condition:release() return self.lock:release() end
-function Condition:locked() return self.lock.held end
+function Condition:acquire(timeout)
+  check_self(self, Condition, "acquire")
+  return self.lock:acquire(timeout)
+end
+function Condition:release()
+  check_self(self, Condition, "release")
+  return self.lock:release()
+end
+function Condition:locked()
+  check_self(self, Condition, "locked")
+  return self.lock.held
+end
 Condition.with, Condition.guard = with, guard
 
 -- Takes the lock back after a wait, whatever happens (asyncio does the
@@ -319,6 +353,11 @@ function Condition:notify_all()
   wake_all(self.waiters)
 end
 
-Condition.__tostring = function(self) return "async.Condition (" .. (self.lock.held and "locked" or "unlocked") .. ")" end
+Condition.__tostring = function(self)
+  check_self(self, Condition, "__tostring")
+  return "async.Condition (" .. (self.lock.held and "locked" or "unlocked") .. ")"
+end
+
+lockable[Lock], lockable[Semaphore], lockable[BoundedSemaphore], lockable[Condition] = true, true, true, true
 
 return S

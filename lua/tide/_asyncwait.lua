@@ -92,8 +92,9 @@ local function fd_of(x, n, fname)
   end
   local ok, fd
   if type(x) == "userdata" or type(x) == "table" then
-    local get = x.fileno or x.getfd
-    if get then ok, fd = pcall(get, x) end
+    -- (a light userdata, or a table whose __index raises, has no fields)
+    local found, get = pcall(function() return x.fileno or x.getfd end)
+    if found and get then ok, fd = pcall(get, x) end
   end
   if not ok or math.type(fd) ~= "integer" or fd < 0 then
     C.arg_error(n, fname, "a descriptor (integer) or an object with fileno() or getfd() expected, got " .. type(x))

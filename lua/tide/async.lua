@@ -42,10 +42,24 @@ end
 
 local Task, FailedTask = C.Task, C.FailedTask
 
-function Task:done() return self[STATE] == DONE end
-function Task:cancelled() return self.outcome == "cancelled" end
+-- A method called with '.' or on something else: ArgumentError.
+local function check_task(self, fname)
+  local mt = getmetatable(self)
+  if mt ~= Task and mt ~= FailedTask then arg_error(1, fname, "tide.async.Task expected, got " .. type(self)) end
+end
+
+function Task:done()
+  check_task(self, "done")
+  return self[STATE] == DONE
+end
+
+function Task:cancelled()
+  check_task(self, "cancelled")
+  return self.outcome == "cancelled"
+end
 
 function Task:cancel(msg)
+  check_task(self, "cancel")
   if msg ~= nil and type(msg) ~= "string" then arg_error(1, "cancel", "message must be a string or nil") end
   return C.cancel(self.loop, self, msg)
 end
@@ -59,12 +73,14 @@ local function wait_task(self, timeout, fname)
 end
 
 function Task:result(timeout)
+  check_task(self, "result")
   check_timeout(timeout, 1, "result")
   if self[STATE] ~= DONE then wait_task(self, timeout, "result") end
   return W.task_results(self)
 end
 
 function Task:exception(timeout)
+  check_task(self, "exception")
   check_timeout(timeout, 1, "exception")
   if self[STATE] ~= DONE then wait_task(self, timeout, "exception") end
   self.retrieved = true
@@ -74,6 +90,7 @@ end
 
 -- fn(task) runs at the loop's next turn after the task is done.
 function Task:add_done_callback(fn)
+  check_task(self, "add_done_callback")
   check_function(fn, 1, "add_done_callback")
   if self[STATE] == DONE then
     C.soon(self.loop, fn, self)
@@ -88,6 +105,7 @@ function Task:add_done_callback(fn)
 end
 
 function Task:remove_done_callback(fn)
+  check_task(self, "remove_done_callback")
   local cbs, removed = self.callbacks, 0
   if not cbs then return 0 end
   for i = #cbs, 1, -1 do
@@ -99,15 +117,27 @@ function Task:remove_done_callback(fn)
   return removed
 end
 
-function Task:get_name() return self.name end
-function Task:set_name(name) rawset(self, "name", tostring(name)) end
+function Task:get_name()
+  check_task(self, "get_name")
+  return self.name
+end
+
+function Task:set_name(name)
+  check_task(self, "set_name")
+  if type(name) ~= "string" and type(name) ~= "number" then arg_error(2, "set_name", "string expected, got " .. type(name)) end
+  rawset(self, "name", tostring(name))
+end
 
 function Task:status()
+  check_task(self, "status")
   if self[STATE] ~= DONE then return self[STARTED] and "running" or "pending" end
   return self.outcome
 end
 
-Task.__tostring = function(self) return ("Task '%s' (%s)"):format(self.name, self:status()) end
+Task.__tostring = function(self)
+  check_task(self, "__tostring")
+  return ("Task '%s' (%s)"):format(self.name, self:status())
+end
 Task.__name = "tide.async.Task"
 -- task.name is made when first read (most tasks are never named).
 local methods = {}
@@ -118,6 +148,7 @@ local raw_get = rawget
 Task.__index = function(t, k)  -- (methods is its first upvalue: the annotations spec reads it)
   local m = methods[k]
   if m ~= nil or k ~= "name" then return m end
+  if type(t) ~= "table" then arg_error(1, "__index", "tide.async.Task expected, got " .. type(t)) end
   return "Task-" .. raw_get(t, "id")
 end
 for k, v in pairs(Task) do FailedTask[k] = v end
@@ -127,16 +158,22 @@ for k, v in pairs(Task) do FailedTask[k] = v end
 local Loop = C.Loop
 Loop.__name = "tide.async.Loop"
 
+local function check_loop(self, fname)
+  if getmetatable(self) ~= Loop then arg_error(1, fname, "tide.async.Loop expected, got " .. type(self)) end
+end
+
 -- A loop to run or to step from outside (a host's frame loop).
 function M.new_loop() return C.new_loop() end
 
 function Loop:spawn(fn, ...)
+  check_loop(self, "spawn")
   check_function(fn, 1, "spawn")
   return C.spawn(self, fn, ...)
 end
 
 -- Runs fn(...) as the main task until it is done; returns its results.
 function Loop:run(fn, ...)
+  check_loop(self, "run")
   check_function(fn, 1, "run")
   if C.running() then raise("InvalidState", "async.run: a loop is already running in this Lua state (nested async.run)") end
   local main = C.spawn(self, fn, ...)
@@ -148,24 +185,41 @@ end
 -- something when no task is ready, then runs the ready tasks. True while
 -- the loop has tasks not done (and how many tasks this step ran).
 function Loop:step(max_seconds)
+  check_loop(self, "step")
   check_timeout(max_seconds, 1, "step")
   return R.step(self, max_seconds)
 end
 
-function Loop:close() return R.close(self) end
+function Loop:close()
+  check_loop(self, "close")
+  return R.close(self)
+end
 Loop.__close = Loop.close
 
 function Loop:tasks()
+  check_loop(self, "tasks")
   local out = {}
   for i = 1, self.ntasks do out[i] = self.alive[i] end
   return out
 end
 
-function Loop:is_running() return C.running() == self end
-function Loop:is_closed() return self.closed end
-function Loop:time() return monotonic() end
+function Loop:is_running()
+  check_loop(self, "is_running")
+  return C.running() == self
+end
+
+function Loop:is_closed()
+  check_loop(self, "is_closed")
+  return self.closed
+end
+
+function Loop:time()
+  check_loop(self, "time")
+  return monotonic()
+end
 
 Loop.__tostring = function(self)
+  check_loop(self, "__tostring")
   return ("async.Loop (%d task%s, %s)"):format(self.ntasks, self.ntasks == 1 and "" or "s",
     self.closed and "closed" or (C.running() == self and "running" or "idle"))
 end
@@ -252,7 +306,12 @@ local function iter_after(self, ok, ...)
   return ...
 end
 
+local function check_iter(self, fname)
+  if getmetatable(self) ~= Iter then arg_error(1, fname, "tide.async.Iter expected, got " .. type(self)) end
+end
+
 function Iter:next()
+  check_iter(self, "next")
   if self.finished then return nil end
   local args = self.args
   if args then
@@ -263,6 +322,7 @@ function Iter:next()
 end
 
 function Iter:close()
+  check_iter(self, "close")
   if not self.finished then
     self.finished = true
     local ok, err = coroutine.close(self.co)
