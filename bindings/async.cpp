@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "async/waiter.hpp"
+#include "async_subprocess.hpp"
 #include "core/wait.hpp"
 #include "future/future.hpp"
 #include "luabase/protect.hpp"
@@ -323,6 +324,7 @@ extern "C" int luaopen_tide__async(lua_State* L) {
   }
   lua_pop(L, 1);
   luaL_newlib(L, kFunctions);
+  sub::add_async_subprocess_functions(L);
   lua_pushinteger(L, POLLIN);
   lua_setfield(L, -2, "POLLIN");
   lua_pushinteger(L, POLLOUT);

@@ -1,12 +1,12 @@
 # Generates a C++ file holding every lua/tide/*.lua as a byte array, keyed by
-# module name ("tide.foo" for foo.lua). Run at build time by CMakeLists.txt.
+# module name ("tide.foo" for foo.lua, "tide.foo.bar" for foo.bar.lua). Run at build time by CMakeLists.txt.
 file(GLOB files ${SRC_DIR}/*.lua)
 list(SORT files)
 set(arrays "")
 set(entries "")
 set(i 0)
 foreach(f ${files})
-  get_filename_component(name ${f} NAME_WE)
+  get_filename_component(name ${f} NAME_WLE)
   file(READ ${f} text HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," text "${text}")
   string(APPEND arrays "static const unsigned char m${i}[] = {${text} 0};\n")

@@ -35,6 +35,9 @@ class Child {
 
   pid_t pid() const noexcept { return pid_; }
   bool leader() const noexcept { return leader_; }
+  // The pidfd (readable once the child has ended), -1 when there is none;
+  // for an event loop that waits for it itself (tide.async).
+  int pidfd() const noexcept { return pidfd_.get(); }
 
   // The return code once reaped (Python's returncode: the exit status, or
   // -N after signal N); nullopt before.

@@ -172,6 +172,48 @@ void Stream::write(std::string_view data) {
   }
 }
 
+std::optional<std::string_view> Stream::read_some(std::size_t max) {
+  check_open(false);
+  trim();
+  if (begin_ == end_) {
+    if (eof_) return std::nullopt;
+    reserve(kChunk);
+    for (;;) {
+      ssize_t r = ::read(fd_.get(), buf_.get() + end_, cap_ - end_);
+      if (r > 0) {
+        end_ += static_cast<std::size_t>(r);
+        break;
+      }
+      if (r == 0) {
+        eof_ = true;
+        return std::nullopt;
+      }
+      if (errno == EAGAIN) return std::string_view();
+      if (errno != EINTR) throw_os_error("read", errno);
+    }
+  }
+  std::size_t len = std::min(max, end_ - begin_);
+  std::string_view v(buf_.get() + begin_, len);
+  begin_ += len;
+  return v;
+}
+
+std::size_t Stream::write_some(std::string_view data) {
+  check_open(true);
+  if (data.empty()) return 0;
+  SigpipeGuard guard;
+  for (;;) {
+    ssize_t r = ::write(fd_.get(), data.data(), data.size());
+    if (r >= 0) return static_cast<std::size_t>(r);
+    if (errno == EAGAIN) return 0;
+    if (errno != EINTR) {
+      int err = errno;
+      if (err == EPIPE) guard.consume();
+      throw Error(ErrorKind::OSError, std::string("write to ") + name_ + ": " + std::strerror(err), err);
+    }
+  }
+}
+
 void Stream::close() noexcept {
   fd_.reset();
   buf_.reset();

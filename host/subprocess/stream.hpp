@@ -41,6 +41,13 @@ class Stream {
   // Writes all of `data`. OSError EPIPE when the child closed its end (the
   // host is never killed by SIGPIPE here).
   void write(std::string_view data);
+  // For an event loop (tide.async), which waits for readiness itself:
+  // up to `max` (> 0) bytes of what is buffered, else of one read() that
+  // does not wait; nullopt at the end, an empty view when a read would wait.
+  std::optional<std::string_view> read_some(std::size_t max);
+  // Writes what the pipe takes now, without waiting: the bytes written (0
+  // when it is full). OSError EPIPE as for write.
+  std::size_t write_some(std::string_view data);
   // Idempotent.
   void close() noexcept;
   // Gives a closed stream its descriptor.

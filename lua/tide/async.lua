@@ -283,6 +283,9 @@ M.get, M.put, M.recv = W.get, W.put, W.recv
 M.readable, M.writable = W.readable, W.writable
 M.waitpid = W.waitpid
 
+-- async.subprocess.run / check_output / Popen: tide.subprocess awaited.
+M.subprocess = require "tide.async.subprocess"
+
 -- ------------------------------------------------------------- generators
 -- async.iter(fn, ...): an async generator. fn(...) runs in a coroutine of
 -- its own, produces values with coroutine.yield(v) and may await anything

@@ -25,6 +25,7 @@ local model = gen.parse_tree(source)
 -- that makes it: every capitalised module function (a constructor) needs an
 -- entry here, so a new class is checked the day it appears. `done` cleans up.
 local stream_owner  -- the Popen whose stdout the Stream factory hands out
+local async_stream_owner  -- the same for tide.async.subprocess
 local FACTORIES = {
   {module = "tide", class = "tide.Error", ctor = "error", make = function(m) return m.error("Timeout", "x") end},
   {module = "tide.thread", class = "tide.thread.Thread", ctor = "Thread",
@@ -68,6 +69,15 @@ local FACTORIES = {
   {module = "tide.async", class = "tide.async.BoundedSemaphore", ctor = "BoundedSemaphore",
    make = function(m) return m.BoundedSemaphore() end},
   {module = "tide.async", class = "tide.async.Condition", ctor = "Condition", make = function(m) return m.Condition() end},
+  {module = "tide.async.subprocess", class = "tide.async.subprocess.Popen", ctor = "Popen",
+   make = function(m) return m.Popen({"true"}, {stdin = "pipe", stdout = "pipe"}) end,
+   done = function(p) p.stdin:close() p.stdout:close() end},
+  {module = "tide.async.subprocess", class = "tide.async.subprocess.Stream",
+   make = function(m)
+     async_stream_owner = m.Popen({"true"}, {stdout = "pipe"})
+     return async_stream_owner.stdout
+   end,
+   done = function(s) s:close() end},
   {module = "tide.pool", class = "tide.pool.ThreadPool", ctor = "ThreadPool",
    make = function(m) return m.ThreadPool{workers = 1} end, done = function(p) p:shutdown() end},
   {module = "tide.pool", class = "tide.pool.ProcessPool", ctor = "ProcessPool",

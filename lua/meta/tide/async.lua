@@ -4,6 +4,7 @@ local tide = {}
 
 ---Coroutines as tasks on an event loop that awaits everything tide makes (pool, thread and process futures, threads, processes, queues, pipes, descriptors) without blocking the other tasks. Inside a task every async function and every method of an async object that has to wait suspends the task and returns its result directly; `async.await` is for Tasks, Futures, Threads, Processes and lists of them. Each Lua state (each thread) runs its own loop, one at a time. Async objects (Task, Queue, Event, Lock, Semaphore, Condition, Loop) belong to the Lua state that made them: they cannot be sent to another thread or process.
 ---@class tide.async
+---@field subprocess tide.async.subprocess `tide.subprocess`'s run, check_output and Popen, awaited (also `require "tide.async.subprocess"`).
 tide.async = {}
 
 ---The options of `async.gather(list, opts)`.

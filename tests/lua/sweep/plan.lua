@@ -37,8 +37,7 @@ end
 -- tide.async's Lua-side internals are skipped: never handed to user code,
 -- reached only through tide.async (swept), calling only natives of
 -- tide._async (swept); their hot paths (queue a task, suspend it) do not
--- check their arguments, by design. (tide._asyncsubprocess is
--- async.subprocess, public: swept.)
+-- check their arguments, by design.
 local INTERNAL = {}
 for _, part in ipairs{"loop", "wl", "watch", "run", "queue", "sync", "gather", "wait"} do
   INTERNAL["tide._async" .. part] = true
