@@ -108,19 +108,28 @@ local function read_n(s, n, fname)
 end
 
 local function read_line(s, keep, fname)
+  local buf, pos = s.buf, s.pos
+  local nl = buf:find("\n", pos, true)
+  if nl then
+    s.pos = nl + 1
+    return buf:sub(pos, keep and nl or nl - 1)
+  end
+  -- Chunks gathered in a list: a long line costs one copy, not one per chunk.
+  local parts = {take(s)}
   while true do
-    local nl = s.buf:find("\n", s.pos, true)
-    if nl then
-      local line = s.buf:sub(s.pos, keep and nl or nl - 1)
-      s.pos = nl + 1
-      return line
-    end
     local c = next_chunk(s, fname)
     if not c then
-      if s.pos > #s.buf then return nil end
-      return take(s)
+      local rest = concat(parts)
+      if rest == "" then return nil end
+      return rest
     end
-    s.buf = take(s) .. c
+    nl = c:find("\n", 1, true)
+    if nl then
+      parts[#parts + 1] = c:sub(1, keep and nl or nl - 1)
+      s.buf, s.pos = c, nl + 1
+      return concat(parts)
+    end
+    parts[#parts + 1] = c
   end
 end
 

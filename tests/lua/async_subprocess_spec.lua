@@ -84,6 +84,38 @@ T.test("stream reads: read(n), read(0), read('L'), read('a'), read() at the end"
   end)
 end)
 
+T.test("a line longer than many pipe chunks, and lines('L')", function()
+  run(function()
+    local long = string.rep("x", 3 * 1024 * 1024 + 17)
+    local p = sp.Popen({"cat"}, {stdin = "pipe", stdout = "pipe"})
+    local writer = async.spawn(function()
+      p.stdin:write(long, "\nshort\n", "tail")
+      p.stdin:close()
+    end)
+    local first = p.stdout:read("l")
+    T.eq(#first, #long); T.truthy(first == long, "the same bytes")
+    local rest = {}
+    for l in p.stdout:lines("L") do rest[#rest + 1] = l end
+    T.eq(rest[1], "short\n"); T.eq(rest[2], "tail"); T.eq(#rest, 2)
+    async.await(writer)
+    T.eq(p:wait(), 0)
+  end)
+end)
+
+T.test("a loop in a worker thread runs commands too", function()
+  local thread = require "tide.thread"
+  local t = thread.Thread{target = function()
+    local a = require "tide.async"
+    return a.run(function()
+      local r = a.subprocess.run({"sh", "-c", "echo from-thread"}, {capture = true})
+      return r.stdout, r.returncode
+    end)
+  end}
+  t:start()
+  local out, rc = t:join()
+  T.eq(out, "from-thread\n"); T.eq(rc, 0)
+end)
+
 T.test("a pipeline of async Popens: the first one's stdout is the second one's stdin", function()
   run(function()
     local p1 = sp.Popen({"printf", "hda1\\nsda1\\nhda2\\n"}, {stdout = "pipe"})
