@@ -33,6 +33,7 @@ shm::Offset store_function(const FunctionBlob& blob) {
   auto* f = new (mem) StoredFunction;
   f->id = blob.cacheable ? next_function_id() : 0;
   f->message = msg;
+  shm::tsan_handoff_release();  // worker processes read it, and may free it for reuse
   return arena().offset_of(f);
 }
 

@@ -176,9 +176,15 @@ void Arena::free(void* p) noexcept {
   b->magic = 0;
   Header* h = header();
   h->in_use.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-  RobustLock lock(h->lock);
-  b->next = h->free_list[b->cls];
-  h->free_list[b->cls] = offset_of(b);
+  {
+    RobustLock lock(h->lock);
+    b->next = h->free_list[b->cls];
+    h->free_list[b->cls] = offset_of(b);
+  }
+  // The block may go to another process next, and come back to a thread of
+  // this one through it (a worker stores a result in it): pairs with the
+  // acquire in alloc/load_message, as for a stored message.
+  tsan_handoff_release();
 }
 
 bool Arena::is_block(Offset off, std::size_t need) const noexcept {
