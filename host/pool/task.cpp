@@ -66,7 +66,13 @@ void retain_function(shm::Offset f) noexcept {
 void release_function(shm::Offset f) noexcept {
   if (!f) return;
   auto* sf = arena().at<StoredFunction>(f);
-  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // The last holder may be another process, which frees and reuses the block
+  // (TSan sees only this process's side of the hand-off).
+  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    shm::tsan_handoff_release();
+    return;
+  }
+  shm::tsan_handoff_acquire();
   shm::free_message(sf->message);
   sf->~StoredFunction();
   arena().free(sf);

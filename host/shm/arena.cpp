@@ -159,6 +159,7 @@ void* Arena::alloc(std::size_t size) {
   // Fresh and punched-out pages are already zero.
   if (recycled && (std::size_t(1) << cls) < kPunchFrom) std::memset(p, 0, size);
   h->in_use.fetch_add(std::int64_t(1) << cls, std::memory_order_relaxed);
+  tsan_handoff_release();  // the header just written may be read or freed by another process next
   return p;
 }
 
