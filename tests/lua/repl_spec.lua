@@ -165,6 +165,7 @@ T.test("Tab completes globals, fields and a tide object's methods", function()
   s:wait_for("> string.format$")
   s:key("C-u")
   s:line("q = require('tide.queue').Queue()")
+  s:wait_for("Queue%(%)\n>$")  -- keys typed before the next prompt would not be edited
   s:type("q:get_n")
   s:key("Tab")
   s:wait_for("> q:get_nowait$")
