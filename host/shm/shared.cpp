@@ -36,7 +36,11 @@ RegisterSharedType::RegisterSharedType(SharedType type, SharedTypeInfo info) noe
 void retain_shared(SharedHeader* h) noexcept { h->refs.fetch_add(1, std::memory_order_relaxed); }
 
 void release_shared(SharedHeader* h) noexcept {
-  if (h->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (h->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    tsan_handoff_release();  // the last reference may be dropped in another process
+    return;
+  }
+  tsan_handoff_acquire();
   if (const SharedTypeInfo* info = info_for(h->type)) info->destroy(h);
   Arena::get().free(h);
 }
