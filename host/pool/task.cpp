@@ -33,7 +33,7 @@ shm::Offset store_function(const FunctionBlob& blob) {
   auto* f = new (mem) StoredFunction;
   f->id = blob.cacheable ? next_function_id() : 0;
   f->message = msg;
-  shm::tsan_handoff_release();  // worker processes read it, and may free it for reuse
+  shm::tsan_handoff_release();  // a worker process may free this block and its next user be here
   return arena().offset_of(f);
 }
 
@@ -66,10 +66,8 @@ void retain_function(shm::Offset f) noexcept {
 void release_function(shm::Offset f) noexcept {
   if (!f) return;
   auto* sf = arena().at<StoredFunction>(f);
-  // The last holder may be another process, which frees and reuses the block
-  // (TSan sees only this process's side of the hand-off).
   if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
-    shm::tsan_handoff_release();
+    shm::tsan_handoff_release();  // the last reference may be dropped in another process
     return;
   }
   shm::tsan_handoff_acquire();

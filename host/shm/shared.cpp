@@ -36,10 +36,8 @@ RegisterSharedType::RegisterSharedType(SharedType type, SharedTypeInfo info) noe
 void retain_shared(SharedHeader* h) noexcept { h->refs.fetch_add(1, std::memory_order_relaxed); }
 
 void release_shared(SharedHeader* h) noexcept {
-  // The last holder may be another process, which frees and reuses the block
-  // (TSan sees only this process's side of the hand-off).
   if (h->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
-    tsan_handoff_release();
+    tsan_handoff_release();  // the last reference may be dropped in another process
     return;
   }
   tsan_handoff_acquire();
