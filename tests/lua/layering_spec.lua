@@ -11,6 +11,7 @@ local source = assert(os.getenv("TIDE_SOURCE_DIR"), "TIDE_SOURCE_DIR is not set"
 local LUA_FREE = {
   core = true, wire = true, shm = true, sync = true, thread = true, future = true,
   queue = true, pipe = true, shared_values = true, pool = true, process = true, subprocess = true,
+  cluster = true,
 }
 -- The Lua-aware band, lowest first; each may include the ones below it.
 local LUA_AWARE = {luabase = 1, codec = 2, runtime = 3, bindings = 4, embed = 5, main = 5}
