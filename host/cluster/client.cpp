@@ -113,17 +113,21 @@ Ref<Client> Client::create(ClientOptions options) {
   core->send_conn = Redis::connect(core->opt.url, co);
   log::get().debug("{}: connected to Redis at {} (queue '{}', client {})", core->who, core->opt.url.where(),
                    core->opt.queue, core->id);
-  core->threads = 2;
+  core->threads = core->alive = 2;
   try {
     start_thread(core, &ClientCore::receive_loop);
   } catch (...) {
-    core->threads = 0;
+    core->threads = core->alive = 0;
     throw;
   }
   try {
     start_thread(core, &ClientCore::send_loop);
   } catch (...) {
-    core->threads = 1;
+    {
+      std::lock_guard lock(core->m);
+      core->threads -= 1;
+      core->alive -= 1;
+    }
     core->request_stop();
     throw;
   }

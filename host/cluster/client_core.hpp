@@ -52,7 +52,8 @@ struct ClientCore {
   bool accepting = true;                                   // under m: false after shutdown
   bool draining = false;                                   // under m: threads leave once nothing is pending
   bool stopping = false;                                   // under m: threads leave now
-  int threads = 0;                                         // under m: I/O threads still running
+  int threads = 0;                                         // under m: I/O threads not yet ended
+  int alive = 0;                                           // under m: ...and not yet leaving
   std::vector<std::string> doomed;  // under m: stream ids of cancelled tasks, to XDEL
   WaitWord word;  // bumped when the outbox grows, pending shrinks, a thread ends, stop
 

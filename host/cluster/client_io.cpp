@@ -10,6 +10,7 @@
 #include "cluster/link.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "shm/owner.hpp"
 
 namespace tide::cluster {
 
@@ -56,7 +57,16 @@ const std::string* field(const Reply& fields, std::string_view name) {
 
 }  // namespace
 
+// The last thread out cleans up in Redis (the sender may have learnt the
+// stream ids of cancelled tasks after the receiver left), then both count
+// as ended.
 void ClientCore::thread_done() noexcept {
+  bool last;
+  {
+    std::lock_guard lock(m);
+    last = --alive == 0;
+  }
+  if (last) clean_up(true);
   {
     std::lock_guard lock(m);
     --threads;
@@ -103,7 +113,10 @@ void ClientCore::send_batch(Link& link, std::vector<Outbound>& batch) {
         Reply rep = r.read();
         std::lock_guard lock(m);
         auto it = pending.find(batch[done].task);
-        if (it == pending.end()) continue;  // cancelled meanwhile
+        if (it == pending.end()) {  // cancelled meanwhile: take it back
+          if (!rep.is_error()) doomed.push_back(rep.str);
+          continue;
+        }
         if (rep.is_error()) {
           Ref<future::Future> f = std::move(it->second.future);
           pending.erase(it);
@@ -252,6 +265,7 @@ void ClientCore::clean_up(bool delete_results) noexcept {
     ids.swap(doomed);
   }
   if (!delete_results && ids.empty()) return;
+  if (owner != shm::current_pid()) return;
   try {  // a short connection of its own: the thread's may be mid-command
     auto r = Redis::connect(opt.url, {std::min(opt.timeout, 2.0), -1});
     if (!ids.empty()) {
@@ -284,7 +298,8 @@ void ClientCore::receive_loop() noexcept {
           housekeeping(r);
           next_chores = Deadline::after(kBlockSeconds);
         }
-        Reply got = r.call({"XREAD", "COUNT", kReadCount, "BLOCK", kBlockMs, "STREAMS", results, last}, kBlockSeconds);
+        r.append({"XREAD", "COUNT", kReadCount, "BLOCK", kBlockMs, "STREAMS", results, last});
+        Reply got = r.read(kBlockSeconds, stop_fd.get());
         if (got.is_error()) {
           log::get().warn("{}: XREAD failed: {}", who, got.str);
           continue;
@@ -301,7 +316,6 @@ void ClientCore::receive_loop() noexcept {
     log::get().error("{}: receiver stopped: {}", who, e.what());
   }
   request_stop();  // the sender too
-  clean_up(true);
   thread_done();
 }
 

@@ -174,15 +174,15 @@ void Redis::append(std::span<const std::string_view> args) {
 }
 
 void Redis::wait_socket(short events, const Deadline& d, int idle_fd) {
-  pollfd p[3] = {{fd_.get(), events, 0}, {options_.stop_fd, POLLIN, 0}, {idle_fd, POLLIN, 0}};
+  pollfd p[2] = {{fd_.get(), events, 0}, {idle_fd, POLLIN, 0}};
   int n;
   try {
-    n = wait_fds(p, 3, d);  // negative descriptors are ignored by poll
+    n = wait_fds(p, 2, d);  // a negative descriptor is ignored by poll
   } catch (...) {
     broken_ = true;  // a command may be half sent or its reply unread
     throw;
   }
-  if (p[1].revents || p[2].revents) {
+  if (p[1].revents) {
     broken_ = true;
     throw Error(ErrorKind::Cancelled, "stopped");
   }

@@ -4,8 +4,9 @@
 //
 // Every blocking step (connect, send, receive) waits in wait_fds (the one
 // wait path: cancellation of the calling thread, Ctrl-C on the main thread,
-// a deadline) together with an optional stop descriptor: once that is
-// readable, the wait throws Cancelled ("stopped"). Nothing sleeps.
+// a deadline). Connecting also watches an optional stop descriptor, and a
+// read the caller's idle descriptor: once readable, the wait throws
+// Cancelled ("stopped"). Nothing sleeps.
 //
 // Failures throw tide::Error: OSError with errno for the connection
 // (ECONNREFUSED, ETIMEDOUT when the server does not answer within the
@@ -52,7 +53,7 @@ struct ConnectOptions {
   // Seconds allowed to connect and authenticate, and for the server to
   // answer any command beyond its own BLOCK time.
   double timeout = 5.0;
-  // When readable, waits end with Cancelled (-1: none).
+  // When readable, connecting ends with Cancelled (-1: none).
   int stop_fd = -1;
 };
 
