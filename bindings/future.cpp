@@ -76,10 +76,11 @@ int m_set_result(lua_State* L) {
 
 int m_set_exception(lua_State* L) {
   Future* f = self<Future>(L);
-  luaL_checkany(L, 2);
+  if (lua_isnone(L, 2)) arg_error(L, 2, "error value expected");
   lua_settop(L, 2);
   bool raw = is_error(L, 2);
-  const char* text = luaL_tolstring(L, 2, nullptr);
+  size_t text_len;
+  const char* text = luaL_tolstring(L, 2, &text_len);
   if (raw) {  // a tide error keeps its own traceback
     lua_getfield(L, 2, "traceback");
     if (!lua_isstring(L, -1)) lua_pushliteral(L, "");
@@ -88,7 +89,7 @@ int m_set_exception(lua_State* L) {
   }
   const char* traceback = lua_tostring(L, -1);
   return protect(L, [&] {
-    Outcome o{CompletionState::Failed, {}, text, traceback};
+    Outcome o{CompletionState::Failed, {}, std::string(text, text_len), traceback};
     codec::encode(L, 2, 1, o.values, {"exception", 0});
     if (!f->complete(o, raw)) throw Error(ErrorKind::InvalidState, "future is already done");
     return 0;
@@ -115,7 +116,7 @@ int wait_done(lua_State* L, Future* f, const Deadline& d, OnDone&& on_done) {
 
 int m_result(lua_State* L) {
   Future* f = self<Future>(L);
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = check_timeout(L, 2);
   lua_settop(L, 1);
   return wait_done(L, f, d, [&](const Outcome& o) {
     if (o.state == CompletionState::Completed) return codec::decode(L, o.values);
@@ -126,7 +127,7 @@ int m_result(lua_State* L) {
 
 int m_exception(lua_State* L) {
   Future* f = self<Future>(L);
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = check_timeout(L, 2);
   lua_settop(L, 1);
   return wait_done(L, f, d, [&](const Outcome& o) {
     if (o.state == CompletionState::Completed) {
@@ -147,7 +148,7 @@ int m_add_done_callback(lua_State* L) {
 }
 
 int future_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Future::kTypeName));
+  auto* h = check_handle(L, 1, Future::kTypeName);
   if (!h->obj) return push_state(L, "Future", "released");
   static const char* const kNames[] = {"pending", "running", "completed", "failed", "cancelled"};
   return push_state(L, "Future", kNames[static_cast<int>(static_cast<Future*>(h->obj)->state())]);
@@ -257,11 +258,14 @@ int l_as_completed(lua_State* L) {
 
 enum class ReturnWhen { All, First, FirstException };
 
+const char* const kWaitOptions[] = {"timeout", "return_when", nullptr};
+
 int l_wait(lua_State* L) {
   Deadline d = Deadline::never();
   ReturnWhen when = ReturnWhen::All;
   if (!lua_isnoneornil(L, 2)) {
     check_table(L, 2);
+    check_options(L, 2, kWaitOptions);
     lua_getfield(L, 2, "timeout");
     d = check_timeout(L, lua_gettop(L));
     lua_getfield(L, 2, "return_when");

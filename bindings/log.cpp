@@ -8,16 +8,24 @@
 namespace tide {
 namespace {
 
-// Formats the arguments like string.format (just the text when alone).
+// Formats the arguments like string.format (just the text when alone). A
+// format that does not fit its arguments is an ArgumentError with
+// string.format's reason.
 const char* format_args(lua_State* L, size_t* len) {
   if (lua_gettop(L) == 1) return luaL_tolstring(L, 1, len);
   check_string(L, 1);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_getfield(L, -1, "string");
-  lua_getfield(L, -1, "format");
+  if (lua_type(L, -1) != LUA_TTABLE || lua_getfield(L, -1, "format") != LUA_TFUNCTION)
+    raise_error(L, ErrorKind::InvalidState, "string.format is not available");
   lua_insert(L, 1);
-  lua_pop(L, 2);
-  lua_call(L, lua_gettop(L) - 1, 1);
+  lua_settop(L, lua_gettop(L) - 2);  // the loaded and string tables
+  if (lua_pcall(L, lua_gettop(L) - 1, 1, 0) != LUA_OK) {
+    if (is_error(L, -1)) lua_error(L);  // Cancelled, Interrupted... from a __tostring
+    const char* why = lua_tostring(L, -1);
+    raise_error(L, ErrorKind::ArgumentError, "bad format for log: %s", why ? why : "(error object is not a string)");
+  }
+  if (lua_type(L, -1) != LUA_TSTRING) raise_error(L, ErrorKind::ArgumentError, "bad format for log");
   return lua_tolstring(L, -1, len);
 }
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "core/signal_names.hpp"
+#include "core/sigpipe.hpp"
 #include "core/wait.hpp"
 #include "modules.hpp"
 #include "process/children.hpp"
@@ -121,7 +122,8 @@ int l_write(lua_State* L) {
   size_t len;
   const char* s = check_string(L, 2, &len);
   return protect(L, [&] {
-    ssize_t r = len == 0 ? 0 : ready_then(fd, POLLOUT, "write", [&] { return write(fd, s, len); });
+    // EPIPE (the reader is gone) is an OSError, never SIGPIPE (core/sigpipe.hpp).
+    ssize_t r = len == 0 ? 0 : ready_then(fd, POLLOUT, "write", [&] { return write_nosigpipe(fd, s, len); });
     lua_pushinteger(L, r);
     return 1;
   });

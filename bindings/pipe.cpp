@@ -249,7 +249,7 @@ int l_wait(lua_State* L) {
 
 // pipe.fifo(path, [mode=0600]): creates a named pipe
 int l_fifo(lua_State* L) {
-  const char* path = check_string(L, 1);
+  const char* path = check_path(L, 1);
   lua_Integer mode = lua_isnoneornil(L, 2) ? 0600 : check_integer(L, 2);
   if (mode < 0 || mode > 07777) arg_error(L, 2, "mode must be a permission mask such as 384 (0600)");
   return protect(L, [&] {
@@ -260,7 +260,7 @@ int l_fifo(lua_State* L) {
 
 // pipe.open(path, "r" | "w", [timeout]) -> connection
 int l_open(lua_State* L) {
-  const char* path = check_string(L, 1);
+  const char* path = check_path(L, 1);
   const char* mode = check_string(L, 2);
   bool write = std::strcmp(mode, "w") == 0;
   if (!write && std::strcmp(mode, "r") != 0) arg_error(L, 2, "mode must be \"r\" or \"w\"");

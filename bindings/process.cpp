@@ -73,11 +73,13 @@ void bind_run_method(lua_State* L, int idx, int arg) {
   lua_settop(L, run - 1);
 }
 
-int push_new_process(lua_State* L, int first, int n, const char* name, bool daemon, StartMethod m, bool start) {
+// `name` with a null data() means "make one up".
+int push_new_process(lua_State* L, int first, int n, std::string_view name, bool daemon, StartMethod m,
+                     bool start) {
   return protect(L, [&] {
     Message payload;
     codec::encode(L, first, n, payload, {"argument", 0});
-    auto p = Ref<Process>::adopt(new Process(std::move(payload), name ? std::string(name) : Process::next_name(),
+    auto p = Ref<Process>::adopt(new Process(std::move(payload), name.data() ? std::string(name) : Process::next_name(),
                                              daemon, m));
     if (start) p->start();
     push_handle(L, p.get());
@@ -88,12 +90,15 @@ int push_new_process(lua_State* L, int first, int n, const char* name, bool daem
 // process.spawn(fn, ...) -> a started Process (default start method).
 int l_spawn(lua_State* L) {
   if (lua_type(L, 1) != LUA_TFUNCTION) bind_run_method(L, 1, 1);
-  return push_new_process(L, 1, lua_gettop(L), nullptr, false, process::default_method(), true);
+  return push_new_process(L, 1, lua_gettop(L), {}, false, process::default_method(), true);
 }
+
+const char* const kProcessOptions[] = {"target", "args", "name", "daemon", "start_method", nullptr};
 
 // Process{target=fn, args={...}, name=?, daemon=?, start_method=?}
 int l_Process(lua_State* L) {
   check_table(L, 1);
+  check_options(L, 1, kProcessOptions);
   lua_settop(L, 1);
   int fn = 2;
   int tt = lua_getfield(L, 1, "target");
@@ -101,13 +106,16 @@ int l_Process(lua_State* L) {
   if (tt != LUA_TFUNCTION) bind_run_method(L, fn, 1);
   int nargs = push_args_field(L, 1, "args");
   // Options go below the call values so those stay contiguous.
-  const char* name = nullptr;
   int nt = lua_getfield(L, 1, "name");
-  if (nt != LUA_TNIL && nt != LUA_TSTRING) arg_error(L, 1, "field 'name' must be a string");
-  name = lua_tostring(L, -1);
-  lua_insert(L, fn);
+  if (nt != LUA_TNIL && nt != LUA_TSTRING)
+    arg_error(L, 1, lua_pushfstring(L, "field 'name' must be a string, got %s", type_of(L, -1)));
+  size_t name_len = 0;
+  const char* name_s = lua_tolstring(L, -1, &name_len);
+  std::string_view name = name_s ? std::string_view(name_s, name_len) : std::string_view();
+  lua_insert(L, fn);  // keeps the name alive below the call values
   int dt = lua_getfield(L, 1, "daemon");
-  if (dt != LUA_TNIL && dt != LUA_TBOOLEAN) arg_error(L, 1, "field 'daemon' must be a boolean");
+  if (dt != LUA_TNIL && dt != LUA_TBOOLEAN)
+    arg_error(L, 1, lua_pushfstring(L, "field 'daemon' must be a boolean, got %s", type_of(L, -1)));
   bool daemon = lua_toboolean(L, -1);
   lua_pop(L, 1);
   StartMethod m = process::default_method();

@@ -243,9 +243,10 @@ int m_is_closed(lua_State* L) {
 
 int queue_tostring(lua_State* L) {
   Handle* h = test_queue(L, 1);
+  if (!h) type_error(L, 1, "queue");
   luaL_getmetafield(L, 1, "__name");
   const char* name = lua_tostring(L, -1) + 5;  // past "tide."
-  if (!h || !h->obj) {
+  if (!h->obj) {
     lua_pushfstring(L, "%s (released)", name);
     return 1;
   }

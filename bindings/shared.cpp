@@ -105,10 +105,13 @@ struct LockChoice {
   bool want = true;
 };
 
+const char* const kLockOptions[] = {"lock", nullptr};
+
 LockChoice check_lock_option(lua_State* L, int arg) {
   LockChoice c;
   if (lua_isnoneornil(L, arg)) return c;
   check_table(L, arg);
+  check_options(L, arg, kLockOptions);
   lua_getfield(L, arg, "lock");
   if (lua_type(L, -1) == LUA_TBOOLEAN) {
     c.want = lua_toboolean(L, -1);
@@ -196,7 +199,7 @@ int m_value_get_lock(lua_State* L) {
 }
 
 int value_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Value::kTypeName));
+  auto* h = check_handle(L, 1, Value::kTypeName);
   if (!h->obj) {
     lua_pushstring(L, "Value (released)");
     return 1;
@@ -307,7 +310,7 @@ int m_array_get_lock(lua_State* L) {
 
 int array_next(lua_State* L) {  // (array, i) -> i+1, a[i+1]
   Array* a = self<Array>(L);
-  lua_Integer i = luaL_checkinteger(L, 2);
+  lua_Integer i = check_integer(L, 2);
   if (i < 0 || i >= a->size()) return 0;
   lua_pushinteger(L, i + 1);
   push_slot(L, a->type(), a->load(i));
@@ -325,7 +328,7 @@ int array_pairs(lua_State* L) {
 }
 
 int array_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Array::kTypeName));
+  auto* h = check_handle(L, 1, Array::kTypeName);
   if (!h->obj) {
     lua_pushstring(L, "Array (released)");
     return 1;

@@ -123,11 +123,23 @@ int m_update(lua_State* L) {
   });
 }
 
-int snapshot_next(lua_State* L) {
-  lua_settop(L, 2);
+int raw_next(lua_State* L) {
   if (lua_next(L, 1)) return 2;
   lua_pushnil(L);
   return 1;
+}
+
+// The snapshot iterator (snapshot, key) -> next key, value. It can be
+// called by hand with anything: a key that is not in the snapshot makes
+// lua_next raise, so it runs under lua_pcall and becomes an ArgumentError.
+int snapshot_next(lua_State* L) {
+  check_table(L, 1);
+  lua_settop(L, 2);
+  lua_pushcfunction(L, raw_next);
+  lua_insert(L, 1);
+  if (lua_pcall(L, 2, 2, 0) != LUA_OK)
+    raise_error(L, ErrorKind::ArgumentError, "bad argument #2 to the Table iterator (not a key of its snapshot)");
+  return 2;
 }
 
 // t:pairs() / pairs(t): an iterator over a snapshot taken now.

@@ -44,32 +44,8 @@ const char* const* keys_of(Caller c) {
   arg_error(L, kOpts, msg);
 }
 
-const char* type_of(lua_State* L, int idx) {
-  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) return lua_tostring(L, -1);
-  return luaL_typename(L, idx);
-}
-
-void check_keys(lua_State* L, Caller caller) {
-  const char* const* keys = keys_of(caller);
-  lua_pushnil(L);
-  while (lua_next(L, kOpts)) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) option_error(L, "option names are strings, got a %s key", luaL_typename(L, -1));
-    const char* k = lua_tostring(L, -1);
-    bool known = false;
-    for (const char* const* p = keys; *p && !known; ++p) known = std::strcmp(*p, k) == 0;
-    if (!known) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char* const* p = keys; *p; ++p) {
-        if (p != keys) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, *p);
-      }
-      luaL_pushresult(&b);
-      option_error(L, "unknown option '%s' (accepted: %s)", k, lua_tostring(L, -1));
-    }
-  }
-}
+// One mechanism for every options table (support/args.hpp).
+void check_keys(lua_State* L, Caller caller) { check_options(L, kOpts, keys_of(caller)); }
 
 // The option's value pushed (raw: an options table's metatable is not
 // consulted); its Lua type returned.

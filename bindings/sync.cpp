@@ -62,7 +62,7 @@ int m_acquire(lua_State* L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = acquire_timeout(L, 2);
   return protect(L, [&] {
     lua_pushboolean(L, o->lock(d));
     return 1;
@@ -87,7 +87,7 @@ int m_locked(lua_State* L) {
 template <class T>
 int lock_tostring(lua_State* L) {
   const char* what = T::kTypeName + 5;  // after "tide."
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, T::kTypeName));
+  auto* h = check_handle(L, 1, T::kTypeName);
   if (!h->obj) return push_state(L, what, "released");
   return push_state(L, what, static_cast<T*>(h->obj)->locked() ? "locked" : "unlocked");
 }
@@ -124,7 +124,7 @@ int l_Condition(lua_State* L) {
 int m_cond_wait(lua_State* L) {
   runtime::run_due_callbacks(L);
   Condition* c = self<Condition>(L);
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
     lua_pushboolean(L, c->wait(d));
     return 1;
@@ -136,7 +136,7 @@ int m_cond_wait_for(lua_State* L) {
   runtime::run_due_callbacks(L);
   self<Condition>(L);
   check_function(L, 2);
-  Deadline d = opt_timeout(L, 3);
+  Deadline d = check_timeout(L, 3);
   lua_settop(L, 2);
   for (;;) {
     lua_pushvalue(L, 2);
@@ -170,7 +170,7 @@ int m_cond_notify_all(lua_State* L) {
 }
 
 int condition_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Condition::kTypeName));
+  auto* h = check_handle(L, 1, Condition::kTypeName);
   if (!h->obj) return push_state(L, "Condition", "released");
   auto* c = static_cast<Condition*>(h->obj);
   lua_pushfstring(L, "Condition on %s (%s)", c->lock_is_rlock() ? "RLock" : "Lock",
@@ -206,10 +206,13 @@ int m_sem_release(lua_State* L) {
 }
 
 int semaphore_tostring(lua_State* L) {
-  auto* h = test_handle(L, 1);
-  if (!h) return luaL_error(L, "Semaphore expected");
-  const char* what = luaL_testudata(L, 1, Semaphore::kTypeName) ? "Semaphore" : "BoundedSemaphore";
-  if (!h || !h->obj) return push_state(L, what, "released");
+  auto* h = static_cast<Handle*>(luaL_testudata(L, 1, Semaphore::kTypeName));
+  const char* what = "Semaphore";
+  if (!h) {
+    h = check_handle(L, 1, Semaphore::kBoundedTypeName);
+    what = "BoundedSemaphore";
+  }
+  if (!h->obj) return push_state(L, what, "released");
   auto* s = static_cast<Semaphore*>(h->obj);
   lua_pushfstring(L, "%s (value %I)", what, static_cast<lua_Integer>(s->value()));
   return 1;
@@ -244,7 +247,7 @@ int m_event_is_set(lua_State* L) {
 int m_event_wait(lua_State* L) {
   runtime::run_due_callbacks(L);
   Event* e = self<Event>(L);
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = check_timeout(L, 2);
   return protect(L, [&] {
     lua_pushboolean(L, e->wait(d));
     return 1;
@@ -252,7 +255,7 @@ int m_event_wait(lua_State* L) {
 }
 
 int event_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Event::kTypeName));
+  auto* h = check_handle(L, 1, Event::kTypeName);
   if (!h->obj) return push_state(L, "Event", "released");
   return push_state(L, "Event", static_cast<Event*>(h->obj)->is_set() ? "set" : "clear");
 }
@@ -288,7 +291,7 @@ int m_barrier_wait(lua_State* L) {
   runtime::run_due_callbacks(L);
   Barrier* b = self<Barrier>(L);
   bool own_timeout = lua_isnoneornil(L, 2);
-  Deadline d = opt_timeout(L, 2);
+  Deadline d = check_timeout(L, 2);
   lua_settop(L, 2);
   return protect(L, [&] {
     // Runs in the last party's state: the action's error stays on the stack.
@@ -336,7 +339,7 @@ int barrier_getter(lua_State* L) {
 }
 
 int barrier_tostring(lua_State* L) {
-  auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Barrier::kTypeName));
+  auto* h = check_handle(L, 1, Barrier::kTypeName);
   if (!h->obj) return push_state(L, "Barrier", "released");
   auto* b = static_cast<Barrier*>(h->obj);
   if (b->broken()) return push_state(L, "Barrier", "broken");

@@ -84,13 +84,15 @@ inline void install_class(lua_State* L, const char* type, const char* module, co
   lua_pop(L, 3);
 }
 
-// nil: forever; a number: seconds; Python's blocking flag: false = 0,
-// true = the timeout in the next argument.
-inline Deadline opt_timeout(lua_State* L, int arg) {
-  int t = lua_type(L, arg);
-  if (t == LUA_TNONE || t == LUA_TNIL) return Deadline::never();
-  if (t == LUA_TBOOLEAN) return lua_toboolean(L, arg) ? check_timeout(L, arg + 1) : Deadline::after(0);
-  return check_timeout(L, arg);
+// acquire's arguments: nil: forever; a number: seconds; Python's blocking
+// flag: true = the timeout in the next argument, false = do not block (a
+// timeout beside it is an ArgumentError, as Python's ValueError). Only
+// acquire takes the flag: elsewhere a boolean is not a timeout.
+inline Deadline acquire_timeout(lua_State* L, int arg) {
+  if (lua_type(L, arg) != LUA_TBOOLEAN) return check_timeout(L, arg);
+  if (lua_toboolean(L, arg)) return check_timeout(L, arg + 1);
+  if (!lua_isnoneornil(L, arg + 1)) arg_error(L, arg + 1, "a non-blocking acquire takes no timeout");
+  return Deadline::after(0);
 }
 
 inline int push_state(lua_State* L, const char* what, const char* state) {
@@ -157,8 +159,14 @@ void unlock_as(Object* o) {
   static_cast<T*>(o)->unlock();
 }
 
+inline Guard* check_guard(lua_State* L) {
+  auto* g = static_cast<Guard*>(luaL_testudata(L, 1, kGuardMeta));
+  if (!g) type_error(L, 1, kGuardMeta);
+  return g;
+}
+
 inline int guard_close(lua_State* L) {
-  auto* g = static_cast<Guard*>(luaL_checkudata(L, 1, kGuardMeta));
+  Guard* g = check_guard(L);
   Object* o = std::exchange(g->obj, nullptr);
   if (!o) return 0;
   return protect(L, [&] {
@@ -176,7 +184,7 @@ inline int guard_gc(lua_State* L) {
 }
 
 inline int guard_tostring(lua_State* L) {
-  auto* g = static_cast<Guard*>(luaL_checkudata(L, 1, kGuardMeta));
+  Guard* g = check_guard(L);
   return push_state(L, "Guard", g->obj ? "held" : "released");
 }
 

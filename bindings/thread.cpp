@@ -26,13 +26,14 @@ std::string who(Thread* t) { return "thread '" + t->name() + "'"; }
 
 // Pushes the handle of a new thread built from stack slots [first, first+n)
 // (function then arguments).
-int push_new_thread(lua_State* L, int first, int n, const char* name, bool daemon,
-                    double delay, bool start) {
+// `name` with a null data() means "make one up" from `prefix`.
+int push_new_thread(lua_State* L, int first, int n, std::string_view name, bool daemon,
+                    double delay, bool start, const char* prefix = "Thread") {
   return protect(L, [&] {
     Message payload;
     codec::encode(L, first, n, payload, {"argument", 1});
     auto t = Ref<Thread>::adopt(new Thread(runtime::make_call_body(std::move(payload)),
-                                           name ? std::string(name) : Thread::next_name(),
+                                           name.data() ? std::string(name) : Thread::next_name(prefix),
                                            daemon, delay));
     if (start) t->start();
     push_handle(L, t.get());
@@ -42,25 +43,32 @@ int push_new_thread(lua_State* L, int first, int n, const char* name, bool daemo
 
 int l_spawn(lua_State* L) {
   check_function(L, 1);
-  return push_new_thread(L, 1, lua_gettop(L), nullptr, false, -1, true);
+  return push_new_thread(L, 1, lua_gettop(L), {}, false, -1, true);
 }
+
+const char* const kThreadOptions[] = {"target", "args", "name", "daemon", nullptr};
 
 // Thread{target=fn, args={...}, name=?, daemon=?}
 int l_Thread(lua_State* L) {
   check_table(L, 1);
+  check_options(L, 1, kThreadOptions);
   lua_settop(L, 1);
   if (lua_getfield(L, 1, "target") != LUA_TFUNCTION)
-    arg_error(L, 1, "field 'target' must be a function");
+    arg_error(L, 1, lua_pushfstring(L, "field 'target' must be a function, got %s", type_of(L, -1)));
   int fn = lua_gettop(L);
   int nargs = push_args_field(L, 1, "args");
-  const char* name = nullptr;
+  std::string_view name;
   if (lua_getfield(L, 1, "name") != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING) arg_error(L, 1, "field 'name' must be a string");
-    name = lua_tostring(L, -1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      arg_error(L, 1, lua_pushfstring(L, "field 'name' must be a string, got %s", type_of(L, -1)));
+    size_t len;
+    const char* s = lua_tolstring(L, -1, &len);
+    name = std::string_view(s, len);
   }
   int name_idx = lua_gettop(L);  // keeps `name` alive on the stack
   int dt = lua_getfield(L, 1, "daemon");
-  if (dt != LUA_TNIL && dt != LUA_TBOOLEAN) arg_error(L, 1, "field 'daemon' must be a boolean");
+  if (dt != LUA_TNIL && dt != LUA_TBOOLEAN)
+    arg_error(L, 1, lua_pushfstring(L, "field 'daemon' must be a boolean, got %s", type_of(L, -1)));
   bool daemon = lua_toboolean(L, -1);
   lua_pop(L, 1);
   lua_insert(L, fn);  // name below the call values
@@ -72,8 +80,7 @@ int l_Timer(lua_State* L) {
   lua_Number interval = check_number(L, 1);
   if (std::isnan(interval) || interval < 0) arg_error(L, 1, "interval must be a non-negative number");
   check_function(L, 2);
-  return push_new_thread(L, 2, lua_gettop(L) - 1, Thread::next_name("Timer").c_str(), false,
-                         interval, false);
+  return push_new_thread(L, 2, lua_gettop(L) - 1, {}, false, interval, false, "Timer");
 }
 
 int m_start(lua_State* L) {

@@ -45,11 +45,26 @@ int l_error(lua_State* L) {
   const char* kind = check_string(L, 1);
   ErrorKind k;
   if (!kind_from_name(kind, k)) arg_error(L, 1, lua_pushfstring(L, "unknown error kind '%s'", kind));
-  const char* msg = lua_isnoneornil(L, 2) ? "" : luaL_tolstring(L, 2, nullptr);
-  push_error(L, k, msg);
+  size_t len = 0;
+  const char* msg = lua_isnoneornil(L, 2) ? "" : luaL_tolstring(L, 2, &len);
+  push_error(L, k, std::string_view(msg, len));
   return 1;
 }
 
+// tide._check_options(opts, n, fname, accepted): the options check of
+// support/args.hpp for Lua-side modules (lua/tide/*.lua): raises
+// ArgumentError for a non-table or for a key not in the array `accepted`.
+int l_check_options(lua_State* L) {
+  lua_Integer n = check_integer(L, 2);
+  const char* fname = check_string(L, 3);
+  check_table(L, 4);
+  check_options_named(L, 1, static_cast<int>(n), fname, 4);
+  lua_settop(L, 1);
+  return 1;
+}
+
+// A submodule that cannot be loaded (one API.md names that this build
+// does not have yet) raises InvalidState, not require's plain message.
 int root_index(lua_State* L) {
   const char* key = lua_tostring(L, 2);
   if (!key || lua_type(L, 2) != LUA_TSTRING) return 0;
@@ -57,7 +72,11 @@ int root_index(lua_State* L) {
     if (std::strcmp(*m, key) == 0) {
       lua_getglobal(L, "require");
       lua_pushfstring(L, "tide.%s", key);
-      lua_call(L, 1, 1);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        if (is_error(L, -1)) return lua_error(L);
+        const char* why = lua_tostring(L, -1);
+        raise_error(L, ErrorKind::InvalidState, "tide.%s cannot be loaded: %s", key, why ? why : "?");
+      }
       lua_pushvalue(L, 2);
       lua_pushvalue(L, -2);
       lua_rawset(L, 1);
@@ -76,7 +95,8 @@ int close_sentinel_gc(lua_State*) {
 
 const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", l_sleep},
                                {"monotonic", l_monotonic}, {"is_error", l_is_error},
-                               {"error", l_error},         {nullptr, nullptr}};
+                               {"error", l_error},         {"_check_options", l_check_options},
+                               {nullptr, nullptr}};
 
 }  // namespace
 

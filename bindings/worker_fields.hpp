@@ -4,6 +4,7 @@
 #pragma once
 #include <lua.hpp>
 
+#include <string>
 #include <string_view>
 
 #include "support/args.hpp"
@@ -23,7 +24,7 @@ inline int push_args_field(lua_State* L, int spec, const char* field) {
     lua_pop(L, 1);
     return 0;
   }
-  if (t != LUA_TTABLE) arg_error(L, 1, lua_pushfstring(L, "field '%s' must be a table", field));
+  if (t != LUA_TTABLE) arg_error(L, 1, lua_pushfstring(L, "field '%s' must be a table, got %s", field, type_of(L, -1)));
   int args = lua_gettop(L);
   lua_getfield(L, args, "n");
   lua_Integer n = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : luaL_len(L, args);
@@ -41,9 +42,12 @@ template <class W>
 int set_worker_field(lua_State* L, W* w, const char* what) {
   std::string_view k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "";
   if (k == "name") {
-    check_string(L, 3);
-    w->set_name(lua_tostring(L, 3));
-    return 0;
+    size_t len;
+    const char* name = check_string(L, 3, &len);
+    return protect(L, [&] {
+      w->set_name(std::string(name, len));  // every byte: a name may hold zeros
+      return 0;
+    });
   }
   if (k == "daemon") {
     if (lua_type(L, 3) != LUA_TBOOLEAN) type_error(L, 3, "boolean");
@@ -53,7 +57,9 @@ int set_worker_field(lua_State* L, W* w, const char* what) {
       return 0;
     });
   }
-  raise_error(L, ErrorKind::ArgumentError, "cannot set field '%s' of a %s", luaL_tolstring(L, 2, nullptr), what);
+  if (lua_type(L, 2) == LUA_TSTRING)
+    raise_error(L, ErrorKind::ArgumentError, "cannot set field '%s' of a %s", lua_tostring(L, 2), what);
+  raise_error(L, ErrorKind::ArgumentError, "cannot set a %s key on a %s", type_of(L, 2), what);
 }
 
 }  // namespace tide

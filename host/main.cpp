@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/wait.hpp"
 #include "modules.hpp"
 #include "process/launch.hpp"
 #include "process/worker.hpp"
@@ -146,10 +147,27 @@ int run_options(lua_State* L, int argc, char** argv, const Options& o) {
   return 0;
 }
 
+// Host exit (threads, child processes and pool tasks joined or stopped).
+// Ctrl-C while it waits, or one that came after the script's last
+// instruction, makes the exit status 130 (issue 15 defect 4): the waits
+// swallow Interrupted to stop the work, so the SIGINT count tells.
+bool exit_host(bool interrupted, int& status) {
+  std::uint64_t before = tide::sigint_count();
+  bool pending = tide::sigint_pending(false);
+  bool all_done = tide::shutdown_host({interrupted || pending});
+  if (pending || tide::sigint_count() != before) status = 130;
+  return all_done;
+}
+
 // os.exit in the main state: join threads first, as Python's sys.exit
 // does, so no worker runs while the process tears down.
 int exit_after_threads(lua_State* L) {
-  tide::shutdown_host({});
+  int status = 0;
+  exit_host(false, status);
+  if (status == 130) {
+    lua_pushinteger(L, 130);
+    lua_replace(L, 1);
+  }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   lua_call(L, lua_gettop(L) - 1, 0);
@@ -200,15 +218,16 @@ int main(int argc, char** argv) {
   // tide.process's internal modes (spawned workers, the forkserver).
   tide::bindings::register_modules();
   tide::runtime::install_child_runner();
-  if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
-    std::fflush(nullptr);
-    std::_Exit(status);
-  }
-  // Spawned children run this very binary.
+  // Spawned children run this very binary; so do the children of spawned
+  // workers and of the forkserver (a pool task may start processes too).
   char exe[4096] = "tide";
   if (ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
     exe[n] = '\0';
     tide::process::set_tide_command(exe);
+  }
+  if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
+    std::fflush(nullptr);
+    std::_Exit(status);
   }
   // `tide worker ...`: tide.cluster's worker command (a script named
   // "worker" runs as `tide ./worker`).
@@ -247,7 +266,7 @@ int main(int argc, char** argv) {
   if (status != 0 && last_error_interrupted) status = 130;
 
   std::fflush(stdout);
-  bool all_done = tide::shutdown_host({last_error_interrupted});
+  bool all_done = exit_host(last_error_interrupted, status);
   if (!all_done) {
     // A thread ignored cancellation (stuck in C code): its state cannot be
     // closed safely, so leave without running destructors.

@@ -55,15 +55,115 @@ void arg_error(lua_State* L, int arg, const char* extramsg) {
               ar.name ? ar.name : "?", extramsg);
 }
 
+namespace {
+
+const char* type_name_of(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) return lua_tostring(L, -1);
+  if (lua_type(L, idx) == LUA_TLIGHTUSERDATA) return "light userdata";
+  return luaL_typename(L, idx);
+}
+
+// "unknown option 'wrkers' (accepted: workers, name)"; the key is shown
+// with every byte it has (the message is built with lua_concat).
+const char* unknown_option(lua_State* L, int key, const char* const* names, int accepted) {
+  key = lua_absindex(L, key);
+  int top = lua_gettop(L);
+  if (lua_type(L, key) == LUA_TSTRING) {
+    lua_pushliteral(L, "unknown option '");
+    lua_pushvalue(L, key);
+    lua_pushliteral(L, "'");
+  } else {
+    lua_pushfstring(L, "option names are strings, got a %s key", type_name_of(L, key));
+  }
+  lua_pushliteral(L, " (accepted: ");
+  int n = 0;
+  if (names) {
+    for (const char* const* a = names; *a; ++a) lua_pushfstring(L, n++ ? ", %s" : "%s", *a);
+  } else {
+    for (lua_Integer i = 1; lua_rawgeti(L, accepted, i) == LUA_TSTRING; ++i) {
+      if (n++) {
+        lua_pushliteral(L, ", ");
+        lua_insert(L, -2);
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pushliteral(L, ")");
+  lua_concat(L, lua_gettop(L) - top);
+  return lua_tostring(L, -1);
+}
+
+bool accepted_key(lua_State* L, int key, const char* const* names, int accepted) {
+  if (lua_type(L, key) != LUA_TSTRING) return false;
+  size_t len;
+  const char* k = lua_tolstring(L, key, &len);
+  std::string_view kv(k, len);
+  if (names) {
+    for (const char* const* a = names; *a; ++a)
+      if (kv == *a) return true;
+    return false;
+  }
+  for (lua_Integer i = 1;; ++i) {
+    int t = lua_rawgeti(L, accepted, i);
+    bool same = t == LUA_TSTRING && lua_rawequal(L, -1, key);
+    lua_pop(L, 1);
+    if (same) return true;
+    if (t != LUA_TSTRING) return false;
+  }
+}
+
+// The first key of the table at `opts` that is not accepted is left on the
+// stack (true); false when all are accepted.
+bool find_unknown_key(lua_State* L, int opts, const char* const* names, int accepted) {
+  lua_pushnil(L);
+  while (lua_next(L, opts)) {
+    lua_pop(L, 1);
+    if (!accepted_key(L, lua_gettop(L), names, accepted)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* type_of(lua_State* L, int idx) { return type_name_of(L, idx); }
+
+const char* describe(lua_State* L, int idx) {
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    lua_pushvalue(L, idx);
+    return lua_tostring(L, -1);  // converts the copy, never the argument
+  }
+  return type_name_of(L, idx);
+}
+
 void type_error(lua_State* L, int arg, const char* expected) {
-  const char* got;
-  if (luaL_getmetafield(L, arg, "__name") == LUA_TSTRING)
-    got = lua_tostring(L, -1);
-  else if (lua_type(L, arg) == LUA_TLIGHTUSERDATA)
-    got = "light userdata";
-  else
-    got = luaL_typename(L, arg);
-  arg_error(L, arg, lua_pushfstring(L, "%s expected, got %s", expected, got));
+  arg_error(L, arg, lua_pushfstring(L, "%s expected, got %s", expected, type_name_of(L, arg)));
+}
+
+void check_options(lua_State* L, int arg, const char* const* accepted) {
+  if (lua_isnoneornil(L, arg)) return;
+  check_table(L, arg);
+  arg = lua_absindex(L, arg);
+  if (find_unknown_key(L, arg, accepted, 0)) arg_error(L, arg, unknown_option(L, -1, accepted, 0));
+}
+
+void check_options_named(lua_State* L, int opts, int n, const char* fname, int accepted) {
+  opts = lua_absindex(L, opts);
+  accepted = lua_absindex(L, accepted);
+  if (lua_isnoneornil(L, opts)) return;
+  if (lua_type(L, opts) != LUA_TTABLE)
+    raise_error(L, ErrorKind::ArgumentError, "bad argument #%d to '%s' (options table expected, got %s)", n, fname,
+                type_name_of(L, opts));
+  if (find_unknown_key(L, opts, nullptr, accepted))
+    raise_error(L, ErrorKind::ArgumentError, "bad argument #%d to '%s' (%s)", n, fname,
+                unknown_option(L, -1, nullptr, accepted));
+}
+
+const char* check_path(lua_State* L, int arg) {
+  size_t len;
+  const char* s = check_string(L, arg, &len);
+  if (std::strlen(s) != len) arg_error(L, arg, "a path cannot contain a zero byte");
+  return s;
 }
 
 void check_function(lua_State* L, int arg) {

@@ -13,7 +13,7 @@ int handle_gc(lua_State* L) {
 
 int handle_tostring(lua_State* L) {
   Handle* h = test_handle(L, 1);
-  if (!h) return luaL_error(L, "tide handle expected");
+  if (!h) type_error(L, 1, "tide object");
   luaL_getmetafield(L, 1, "__name");
   lua_pushfstring(L, "%s (%s): %p", lua_tostring(L, -1), h && h->obj ? "open" : "released",
                   h ? static_cast<void*>(h->obj) : nullptr);

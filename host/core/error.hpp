@@ -4,7 +4,7 @@
 // what the embedding API (tide.hpp) throws to its callers, so this header
 // is installed with it and needs nothing but the standard library.
 #pragma once
-#include <stdexcept>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -20,19 +20,24 @@ const char* kind_name(ErrorKind k) noexcept;
 // Returns false when `name` is not a known kind.
 bool kind_from_name(std::string_view name, ErrorKind& out) noexcept;
 
-class Error : public std::runtime_error {
+// The message keeps every byte, zeros included (what() stops at the first
+// zero; the binding boundary uses message()).
+class Error : public std::exception {
  public:
   Error(ErrorKind kind, std::string message, int err_no = 0)
-      : std::runtime_error(std::move(message)), kind_(kind), errno_(err_no) {}
+      : message_(std::move(message)), kind_(kind), errno_(err_no) {}
   Error(ErrorKind kind, std::string message, std::string traceback)
-      : std::runtime_error(std::move(message)), kind_(kind), errno_(0), traceback_(std::move(traceback)) {}
+      : message_(std::move(message)), kind_(kind), errno_(0), traceback_(std::move(traceback)) {}
   ErrorKind kind() const noexcept { return kind_; }
   const char* kind_name() const noexcept;
   int err_no() const noexcept { return errno_; }
+  std::string_view message() const noexcept { return message_; }
+  const char* what() const noexcept override { return message_.c_str(); }
   // Where a Lua error was raised (errors from Lua code); may be empty.
   const std::string& traceback() const noexcept { return traceback_; }
 
  private:
+  std::string message_;
   ErrorKind kind_;
   int errno_;
   std::string traceback_;

@@ -20,6 +20,11 @@ class Object {
   // codec uses it to rebuild a handle in the receiving state.
   virtual const char* type_name() const noexcept = 0;
 
+  // What makes two objects the same tide object: the object itself, or for
+  // proxies of shared data, that data (a Lua state keeps one handle per
+  // identity: runtime/handles.hpp).
+  virtual const void* identity() const noexcept { return this; }
+
   void retain() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() const noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;

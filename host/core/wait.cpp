@@ -29,6 +29,7 @@ void futex_wake(std::atomic<std::uint32_t>* addr, int n) {
 
 thread_local WaitContext t_context;
 std::atomic<bool> g_sigint{false};
+std::atomic<std::uint64_t> g_sigint_count{0};  // every SIGINT ever noted (lock-free: signal-safe)
 std::atomic<std::uint64_t> g_signals{0};  // bit sig-1: a signal for a Lua handler arrived
 std::atomic<SignalDispatcher> g_dispatcher{nullptr};
 std::atomic<WaitContext*> g_interruptible{nullptr};
@@ -198,6 +199,7 @@ int wait_fds(pollfd* fds, int n, const Deadline& deadline) {
 }
 
 void note_sigint() noexcept {
+  g_sigint_count.fetch_add(1, std::memory_order_seq_cst);
   g_sigint.store(true, std::memory_order_seq_cst);
   // Normally runs on the main thread itself (workers block SIGINT), so the
   // word it bumps cannot go away underneath it.
@@ -275,6 +277,8 @@ void reset_signals_after_fork() noexcept {
 WaitContext* interruptible_context() noexcept {
   return g_interruptible.load(std::memory_order_acquire);
 }
+
+std::uint64_t sigint_count() noexcept { return g_sigint_count.load(std::memory_order_seq_cst); }
 
 bool sigint_pending(bool consume) noexcept {
   return consume ? g_sigint.exchange(false, std::memory_order_seq_cst)

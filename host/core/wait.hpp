@@ -112,6 +112,10 @@ WaitContext* interruptible_context() noexcept;
 void note_sigint() noexcept;
 // True (and consumed when `consume`) if a SIGINT arrived since the last take.
 bool sigint_pending(bool consume) noexcept;
+// How many SIGINTs were noted since the process started, consumed or not:
+// a caller that swallows Interrupted (host exit joining threads) can still
+// tell that Ctrl-C came.
+std::uint64_t sigint_count() noexcept;
 
 // tide.signal: the C handler of a signal that has a Lua handler calls
 // note_signal (async-signal-safe). It records the signal and wakes the

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <mutex>
 
+#include <sched.h>
+
 #include "core/error.hpp"
 #include "shm/stored_message.hpp"
 
@@ -12,6 +14,11 @@ namespace tide::future {
 namespace {
 
 constexpr std::uint32_t u(CompletionState s) { return static_cast<std::uint32_t>(s); }
+
+// How long cancel() lets a concurrent state change settle: a cancel
+// publishes within a few instructions of claiming; a completer storing a
+// big result may take longer and then reads as running.
+constexpr int kSettleYields = 1000;
 
 FutureTree* tree_of(const FutureData& d) noexcept { return shm::Arena::get().at<FutureTree>(d.tree); }
 
@@ -49,6 +56,7 @@ void free_string(shm::Offset off) noexcept {
 }
 
 void publish(FutureData& d, CompletionState s) noexcept {
+  shm::tsan_handoff_release();
   FutureTree* t = tree_of(d);
   if (t) d.done_stamp = t->stamp.fetch_add(1, std::memory_order_relaxed) + 1;
   d.state.store(u(s), std::memory_order_release);
@@ -76,11 +84,22 @@ CompletionState Future::state() const noexcept {
   return static_cast<CompletionState>(s);
 }
 
+// As Python's: true if the future is cancelled when the call returns,
+// also when it already was (f:cancel(), f:cancel() -> true, true).
 bool Future::cancel() noexcept {
   std::uint32_t expected = u(CompletionState::Pending);
-  if (!data().state.compare_exchange_strong(expected, kSetting, std::memory_order_acq_rel)) return false;
-  publish(data(), CompletionState::Cancelled);
-  return true;
+  if (data().state.compare_exchange_strong(expected, kSetting, std::memory_order_acq_rel)) {
+    publish(data(), CompletionState::Cancelled);
+    return true;
+  }
+  // kSetting: another cancel (a few instructions from publishing) or a
+  // completer storing results (a running future). Look again once it has
+  // settled; a completer still busy after that counts as running.
+  for (int i = 0; expected == kSetting && i < kSettleYields; ++i) {
+    sched_yield();
+    expected = data().state.load(std::memory_order_acquire);
+  }
+  return expected == u(CompletionState::Cancelled);
 }
 
 bool Future::set_running_or_notify_cancel() {
@@ -93,42 +112,94 @@ bool Future::set_running_or_notify_cancel() {
   throw Error(ErrorKind::InvalidState, "future is already running or done");
 }
 
-bool Future::complete(const Outcome& o, bool raw_error) {
+namespace {
+
+struct StoredOutcome {
+  shm::Offset values = 0, text = 0, traceback = 0, worker = 0;
+};
+
+StoredOutcome store_outcome(const Outcome& o) {
   if (o.state != CompletionState::Completed && o.state != CompletionState::Failed)
     throw Error(ErrorKind::InvalidState, "a future completes with results or an error");
-  FutureData& d = data();
-  if (d.state.load(std::memory_order_acquire) >= u(CompletionState::Completed)) return false;
-  shm::Offset values = shm::store_message(o.values);
-  shm::Offset text = 0, tb = 0, worker = 0;
+  StoredOutcome st;
+  st.values = shm::store_message(o.values);
   try {
-    text = store_string(o.text);
-    tb = store_string(o.traceback);
-    worker = store_string(o.worker);
+    st.text = store_string(o.text);
+    st.traceback = store_string(o.traceback);
+    st.worker = store_string(o.worker);
   } catch (...) {
-    free_string(text);
-    free_string(tb);
-    shm::free_message(values);
+    free_string(st.text);
+    free_string(st.traceback);
+    shm::free_message(st.values);
     throw;
   }
+  return st;
+}
+
+void free_outcome(const StoredOutcome& st) noexcept {
+  shm::free_message(st.values);
+  free_string(st.text);
+  free_string(st.traceback);
+  free_string(st.worker);
+}
+
+// With the future claimed (kSetting) by the caller.
+void write_and_publish(FutureData& d, const StoredOutcome& st, const Outcome& o, bool raw_error) noexcept {
+  d.values = st.values;
+  d.text = st.text;
+  d.traceback = st.traceback;
+  d.worker = st.worker;
+  d.failure_kind = static_cast<std::uint32_t>(o.failure_kind);
+  d.raw_error = raw_error ? 1 : 0;
+  d.exitcode = o.exitcode;
+  d.has_exitcode = o.has_exitcode ? 1 : 0;
+  publish(d, o.state);
+}
+
+}  // namespace
+
+bool Future::complete(const Outcome& o, bool raw_error) {
+  FutureData& d = data();
+  if (d.state.load(std::memory_order_acquire) >= u(CompletionState::Completed)) return false;
+  StoredOutcome st = store_outcome(o);
   std::uint32_t s = d.state.load(std::memory_order_acquire);
   while ((s == u(CompletionState::Pending) || s == u(CompletionState::Running)) &&
          !d.state.compare_exchange_weak(s, kSetting, std::memory_order_acq_rel)) {
   }
   if (s != u(CompletionState::Pending) && s != u(CompletionState::Running)) {
-    shm::free_message(values);
-    free_string(text);
-    free_string(tb);
-    free_string(worker);
+    free_outcome(st);
     return false;
   }
-  d.values = values;
-  d.text = text;
-  d.traceback = tb;
-  d.worker = worker;
-  d.failure_kind = static_cast<std::uint32_t>(o.failure_kind);
-  d.raw_error = raw_error ? 1 : 0;
-  publish(d, o.state);
+  write_and_publish(d, st, o, raw_error);
   return true;
+}
+
+bool Future::complete_abandoned(const Outcome& o) {
+  if (complete(o)) return true;
+  FutureData& d = data();
+  if (d.state.load(std::memory_order_acquire) != kSetting) return false;
+  // A live completer publishes within microseconds; one that is still
+  // claiming after this bound was the dead worker.
+  if (wait(Deadline::after(0.05))) return false;
+  StoredOutcome st = store_outcome(o);
+  std::uint32_t s = kSetting;
+  if (!d.state.compare_exchange_strong(s, kSetting, std::memory_order_acq_rel)) {
+    free_outcome(st);
+    return false;
+  }
+  // What the dead completer stored before it died is ours to free.
+  free_outcome(StoredOutcome{d.values, d.text, d.traceback, d.worker});
+  write_and_publish(d, st, o, false);
+  return true;
+}
+
+bool Future::requeue() noexcept {
+  std::uint32_t s = u(CompletionState::Running);
+  if (data().state.compare_exchange_strong(s, u(CompletionState::Pending), std::memory_order_acq_rel)) {
+    data().word.notify_all();
+    return true;
+  }
+  return s == u(CompletionState::Pending);
 }
 
 bool Future::wait(const Deadline& deadline) {
@@ -136,6 +207,7 @@ bool Future::wait(const Deadline& deadline) {
 }
 
 Outcome Future::outcome() const {
+  shm::tsan_handoff_acquire();
   const FutureData& d = data();
   Outcome o;
   o.state = state();
@@ -144,6 +216,8 @@ Outcome Future::outcome() const {
   o.traceback = load_string(d.traceback);
   o.worker = load_string(d.worker);
   o.failure_kind = static_cast<ErrorKind>(d.failure_kind);
+  o.has_exitcode = d.has_exitcode != 0;
+  o.exitcode = d.exitcode;
   return o;
 }
 
@@ -161,6 +235,7 @@ bool Future::wait_many(std::span<Future* const> futs, const Deadline& deadline, 
 }
 
 void destroy_future(shm::SharedHeader* h) noexcept {
+  shm::tsan_handoff_acquire();
   auto* d = reinterpret_cast<FutureData*>(h);
   shm::free_message(d->values);
   free_string(d->text);

@@ -49,6 +49,8 @@ struct FutureData {
   std::uint32_t failure_kind = 0;
   std::uint32_t raw_error = 0;  // set_exception(tide error): raise it as is
   std::uint64_t done_stamp = 0;
+  std::int32_t exitcode = 0;      // Outcome::exitcode
+  std::uint32_t has_exitcode = 0;
   FutureData() noexcept { header.type = shm::SharedType::Future; }
 };
 
@@ -67,13 +69,22 @@ class Future final : public shm::SharedObject {
   bool cancelled() const noexcept { return state() == CompletionState::Cancelled; }
   std::uint64_t done_stamp() const noexcept { return data().done_stamp; }
 
-  // Pending -> Cancelled; false if running or done.
+  // Pending -> Cancelled; true if cancelled now or before, false if
+  // running or completed.
   bool cancel() noexcept;
   // Pending -> Running (true); false if cancelled; InvalidState otherwise.
   bool set_running_or_notify_cancel();
   // Completed or Failed outcome, once: false if already done. The message is
   // stored first (may throw TransferError / OSError, nothing changes then).
   bool complete(const Outcome& outcome, bool raw_error = false);
+  // complete() by whoever knows the completer it may be waiting for has
+  // died (a pool supervisor whose worker process ended): a future left
+  // claimed but never published (its completer was killed mid-store) is
+  // taken over after a short wait instead of staying undone forever.
+  bool complete_abandoned(const Outcome& outcome);
+  // Running -> Pending again, for a task run again after its worker died;
+  // true if the future is now Pending.
+  bool requeue() noexcept;
 
   // True once done; false at the deadline. Throws Cancelled / Interrupted.
   bool wait(const Deadline& deadline);

@@ -1,5 +1,7 @@
 #include "luabase/error.hpp"
 
+#include "luabase/protect.hpp"
+
 #include <cstdarg>
 
 namespace tide {
@@ -25,15 +27,15 @@ void open_error_meta(lua_State* L) {
   lua_pop(L, 1);
 }
 
-void push_error(lua_State* L, ErrorKind kind, const char* message, const char* traceback,
+void push_error(lua_State* L, ErrorKind kind, std::string_view message, std::string_view traceback,
                 int cause_idx) {
   if (cause_idx != 0) cause_idx = lua_absindex(L, cause_idx);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, kind_name(kind));
   lua_setfield(L, -2, "kind");
-  lua_pushstring(L, message);
+  lua_pushlstring(L, message.data(), message.size());
   lua_setfield(L, -2, "message");
-  lua_pushstring(L, traceback ? traceback : "");
+  lua_pushlstring(L, traceback.data(), traceback.size());
   lua_setfield(L, -2, "traceback");
   if (cause_idx != 0) {
     lua_pushvalue(L, cause_idx);
@@ -46,6 +48,18 @@ void push_error(lua_State* L, ErrorKind kind, const char* message, const char* t
   }
   lua_setmetatable(L, -2);
 }
+
+namespace detail {
+int push_raised(lua_State* L) {
+  const auto* r = static_cast<const Raised*>(lua_touserdata(L, 1));
+  push_error(L, r->kind, std::string_view(r->message, r->len));
+  if (r->err_no != 0) {
+    lua_pushinteger(L, r->err_no);
+    lua_setfield(L, -2, "errno");
+  }
+  return 1;
+}
+}  // namespace detail
 
 void raise_error(lua_State* L, ErrorKind kind, const char* fmt, ...) {
   va_list ap;

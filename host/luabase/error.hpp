@@ -5,6 +5,8 @@
 #pragma once
 #include <lua.hpp>
 
+#include <string_view>
+
 #include "core/error.hpp"
 
 namespace tide {
@@ -14,9 +16,10 @@ inline constexpr const char* kErrorMeta = "tide.Error";
 // Creates registry["tide.Error"] if missing. Every tide state has it.
 void open_error_meta(lua_State* L);
 
-// Pushes a new error object. `cause_idx` 0 means no cause.
-void push_error(lua_State* L, ErrorKind kind, const char* message,
-                const char* traceback = "", int cause_idx = 0);
+// Pushes a new error object. `cause_idx` 0 means no cause. The message and
+// traceback keep every byte (zeros included).
+void push_error(lua_State* L, ErrorKind kind, std::string_view message,
+                std::string_view traceback = {}, int cause_idx = 0);
 
 // Raises a new error object (never returns).
 [[noreturn]] void raise_error(lua_State* L, ErrorKind kind, const char* fmt, ...);

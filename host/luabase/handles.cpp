@@ -58,7 +58,38 @@ void mark_handle_metatable(lua_State* L, int idx) {
   lua_pop(L, 1);
 }
 
+namespace {
+constexpr const char* kHandleCache = "tide.handles";  // weak values: identity -> handle
+
+// Pushes the state's handle cache, created on first use.
+int push_cache(lua_State* L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, kHandleCache) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "v");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, kHandleCache);
+  }
+  return lua_gettop(L);
+}
+}  // namespace
+
 void push_handle(lua_State* L, Object* obj) {
+  // One tide object is one value in a state: the live handle of the same
+  // identity, if there is one (a released handle is replaced).
+  const void* id = obj->identity();
+  int cache = push_cache(L);
+  if (lua_rawgetp(L, cache, id) == LUA_TUSERDATA) {
+    auto* h = static_cast<Handle*>(lua_touserdata(L, -1));
+    if (h->obj && h->obj->identity() == id) {
+      lua_remove(L, cache);
+      return;
+    }
+  }
+  lua_pop(L, 1);
   const char* type = obj->type_name();
   if (luaL_getmetatable(L, type) == LUA_TNIL) {
     lua_pop(L, 1);
@@ -76,6 +107,9 @@ void push_handle(lua_State* L, Object* obj) {
   lua_setmetatable(L, -2);
   obj->retain();
   h->obj = obj;
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, cache, id);
+  lua_remove(L, cache);
 }
 
 }  // namespace tide

@@ -23,7 +23,9 @@ Handle* test_handle(lua_State* L, int idx) noexcept;
 // it for every class). May raise (memory).
 void mark_handle_metatable(lua_State* L, int idx);
 
-// Pushes a new handle for `obj` (retaining it). The metatable is looked up
+// Pushes the handle for `obj`: the state's live handle of the same
+// identity (Object::identity) if it has one, so one tide object is one
+// value (rawequal, one table key); else a new one retaining `obj`. The metatable is looked up
 // by obj->type_name(); if the state has not loaded the module defining the
 // type yet, it is required first. May raise a Lua error.
 void push_handle(lua_State* L, Object* obj);

@@ -15,7 +15,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstddef>
 #include <exception>
+#include <new>
 
 #include "core/error.hpp"
 #include "luabase/error.hpp"
@@ -24,49 +26,60 @@ namespace tide {
 
 inline constexpr int kRaise = -1;
 
+namespace detail {
+// A caught error on its way to Lua: the message is borrowed from the
+// exception object, which the caller keeps alive until it is a Lua string.
+struct Raised {
+  ErrorKind kind;
+  int err_no;
+  const char* message;
+  std::size_t len;
+};
+// lua_CFunction: pushes the error object for the Raised at argument 1.
+int push_raised(lua_State* L);
+}  // namespace detail
+
 template <class F>
 int protect(lua_State* L, F&& body) {
   int result = 0;
-  ErrorKind kind = ErrorKind::InvalidState;
-  int err_no = 0;
-  char message[1024];
-  message[0] = '\0';
   bool failed = false, pending = false;
-  try {
-    result = body();
-  } catch (const PendingLuaError&) {
-    pending = true;
-  } catch (const Error& e) {
-    failed = true;
-    kind = e.kind();
-    err_no = e.err_no();
-    std::strncpy(message, e.what(), sizeof message - 1);
-    message[sizeof message - 1] = '\0';
-  } catch (const std::bad_alloc&) {
-    failed = true;
-    kind = ErrorKind::OSError;
-    err_no = ENOMEM;
-    std::strcpy(message, "not enough memory");
-  } catch (const std::exception& e) {
-    failed = true;
-    std::strncpy(message, e.what(), sizeof message - 1);
-    message[sizeof message - 1] = '\0';
-  }
-  if (pending && take_pending_error(L)) return lua_error(L);
-  if (pending) {
-    failed = true;
-    kind = ErrorKind::Interrupted;
-    std::strcpy(message, "a signal handler raised an error");
-  }
-  if (failed) {
-    push_error(L, kind, message);
-    if (err_no != 0) {
-      lua_pushinteger(L, err_no);
-      lua_setfield(L, -2, "errno");
+  {
+    // Keeps the caught exception (and its message, every byte) alive until
+    // the error object is built; gone before lua_error runs.
+    std::exception_ptr keep;
+    detail::Raised r{ErrorKind::InvalidState, 0, "", 0};
+    try {
+      result = body();
+    } catch (const PendingLuaError&) {
+      pending = true;
+    } catch (const Error& e) {
+      failed = true;
+      keep = std::current_exception();
+      r = {e.kind(), e.err_no(), e.message().data(), e.message().size()};
+    } catch (const std::bad_alloc&) {
+      failed = true;
+      r = {ErrorKind::OSError, ENOMEM, "not enough memory", 17};
+    } catch (const std::exception& e) {
+      failed = true;
+      keep = std::current_exception();
+      r.message = e.what();
+      r.len = std::strlen(r.message);
     }
-    return lua_error(L);
+    if (pending && !take_pending_error(L)) {
+      failed = true;
+      const char* why = "a signal handler raised an error";
+      r = {ErrorKind::Interrupted, 0, why, std::strlen(why)};
+    }
+    if (failed) {
+      // Building the object may run out of memory: do it under lua_pcall,
+      // so no Lua error jumps over `keep`. Either way an error ends on top.
+      if (!lua_checkstack(L, 4)) lua_settop(L, 0);  // we are raising: the stack is no longer needed
+      lua_pushcfunction(L, detail::push_raised);
+      lua_pushlightuserdata(L, &r);
+      lua_pcall(L, 1, 1, 0);
+    }
   }
-  if (result == kRaise) return lua_error(L);
+  if (failed || pending || result == kRaise) return lua_error(L);
   return result;
 }
 

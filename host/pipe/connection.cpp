@@ -200,6 +200,18 @@ std::vector<int> descriptors_of(const Message& m) {
   return fds;
 }
 
+std::vector<Ref<Connection>> lacking_descriptor(const Message& m) {
+  std::vector<Ref<Connection>> out;
+  for (const auto& o : m.objects)
+    if (auto* c = dynamic_cast<Connection*>(o.get()); c && !c->local()->available.load(std::memory_order_acquire))
+      out.push_back(Ref<Connection>::share(c));
+  return out;
+}
+
+int descriptor_at(shm::Offset off) noexcept { return local_descriptor(off); }
+
+bool adopt_descriptor(Connection& c, int fd) noexcept { return adopt_local(c.data(), c.local(), fd); }
+
 namespace {
 const shm::RegisterSharedType kPipeType{shm::SharedType::Pipe, {destroy, make_proxy}};
 }  // namespace

@@ -112,5 +112,14 @@ std::vector<std::size_t> wait_ready(std::span<Connection* const> conns, const De
 // to receive it (for a spawner: dup2 each to the same number in the child).
 std::vector<int> descriptors_of(const Message& m);
 
+// Descriptor passing, for processes that start before the connections
+// they receive exist (tide.pool's worker processes): the connections in `m`
+// this process has no descriptor for; this process's descriptor of the
+// connection at arena offset `off`, or -1 when it has none open (to send to
+// a process lacking it); and adopting a descriptor received for `c` (true;
+// false, and `fd` closed, when it is not c's open file or c has one).
+std::vector<Ref<Connection>> lacking_descriptor(const Message& m);
+int descriptor_at(shm::Offset off) noexcept;
+bool adopt_descriptor(Connection& c, int fd) noexcept;
 
 }  // namespace tide::pipe

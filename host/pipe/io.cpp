@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "core/error.hpp"
+#include "core/sigpipe.hpp"
 #include "core/wait.hpp"
 
 namespace tide::pipe::io {
@@ -17,29 +18,6 @@ namespace {
 
 [[noreturn]] void throw_peer_closed(int err) {
   throw Error(ErrorKind::Closed, "the other end of the pipe is closed (EPIPE)", err);
-}
-
-// writev on a FIFO with SIGPIPE blocked on this thread; a SIGPIPE raised
-// by this write is consumed before the mask is restored, one that was
-// already pending is left alone.
-ssize_t fifo_writev(int fd, const iovec* iov, int n) {
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  sigset_t pending;
-  sigpending(&pending);
-  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-  ssize_t r = writev(fd, iov, n);
-  int err = errno;
-  if (r < 0 && err == EPIPE && !was_pending) {
-    timespec zero{0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  errno = err;
-  return r;
 }
 
 }  // namespace
@@ -53,7 +31,7 @@ void write_all(int fd, bool socket, iovec* iov, int n, std::size_t& written) {
       msg.msg_iovlen = static_cast<std::size_t>(n);
       r = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     } else {
-      r = fifo_writev(fd, iov, n);
+      r = writev_nosigpipe(fd, iov, n);
     }
     if (r < 0) {
       int err = errno;

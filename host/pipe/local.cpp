@@ -79,6 +79,25 @@ void detach_local(shm::Offset off, Local* l) noexcept {
   if (it != g_table->end() && it->second.get() == l) g_table->erase(it);
 }
 
+int local_descriptor(shm::Offset off) noexcept {
+  TableLock lock;
+  auto it = g_table->find(off);
+  if (it == g_table->end() || !it->second->available || it->second->closed()) return -1;
+  return it->second->fd;
+}
+
+bool adopt_local(const ConnData& data, Local* l, int fd) noexcept {
+  TableLock lock;
+  if (l->available || l->closed() || !same_file(fd, data)) {
+    ::close(fd);
+    return false;
+  }
+  l->fd = fd;  // this process's number for it, whatever the sender's was
+  l->fd_closed.store(false, std::memory_order_relaxed);
+  l->available.store(true, std::memory_order_release);
+  return true;
+}
+
 FdUse::FdUse(Local* l) : l_(l) {
   if (!l->available)
     throw Error(ErrorKind::InvalidState,

@@ -23,7 +23,9 @@ struct Local {
   std::atomic<std::uint64_t> state{0};  // kClosed | number of uses
   std::atomic<bool> fd_closed{false};
   int fd = -1;
-  bool available = true;  // false: the fd in this process is not this connection's
+  // false: the fd in this process is not this connection's (until one is
+  // adopted: adopt_local)
+  std::atomic<bool> available{true};
   int proxies = 0;        // guarded by the table's mutex
 
   void close_fd() noexcept;
@@ -38,6 +40,13 @@ struct Local {
 Local* attach_local(const ConnData& data, shm::Offset off, bool fresh);
 // Counts one proxy less; at zero the descriptor is closed and the entry dropped.
 void detach_local(shm::Offset off, Local* l) noexcept;
+
+// Descriptor passing: the descriptor of the connection at `off` if this
+// process has it open, else -1; and taking one received from another
+// process as this process's (true), when it is the connection's file
+// (dev/ino) and this process has none yet (otherwise `fd` is closed).
+int local_descriptor(shm::Offset off) noexcept;
+bool adopt_local(const ConnData& data, Local* l, int fd) noexcept;
 
 // Holds one use of the descriptor (see above). Throws InvalidState when the
 // connection is closed in this process or its descriptor is not here.

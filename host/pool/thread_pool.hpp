@@ -1,96 +1,108 @@
-// tide.pool's native core (API.md §6): a pool of worker threads, each owning
-// one warm Lua state, taking Tasks from one FIFO and completing each Task's
-// Future. This layer knows nothing of Lua: what a worker runs is a
-// TaskRunner made by the runtime (host/runtime/pool_runner.*). A process
-// pool would keep this interface (submit -> Future, shutdown, terminate)
-// with workers that are processes.
+// tide.pool's native core (API.md §6): one pool core for both kinds of
+// worker. Tasks go into one FIFO in the shared arena (pool_data.hpp); each
+// worker runs the same loop over it (serve.hpp), taking a task, running it
+// with a TaskRunner (made by the runtime: host/runtime/pool_runner.*, a warm
+// Lua state) and completing the task's Future. This layer knows nothing of
+// Lua. The kinds differ only in what a worker is:
+//  - ThreadPool: a tide Thread of this process running the loop;
+//  - ProcessPool: a process (started with fork, spawn or the forkserver, as
+//    a tide Process) running the loop in its own Lua state, watched by a
+//    supervisor Thread of this process that waits for it to end (its pidfd,
+//    through the one wait path) and then acts: a task it died holding fails
+//    with WorkerDied (or is queued again, `retries`), a task that overran
+//    `task_timeout` gets its worker killed and fails with Timeout, and the
+//    worker is replaced; a worker that keeps dying before it is ready, or
+//    whose initializer raised, breaks the pool.
 //
 // Lifecycle: workers start with the pool; each runs the initializer first
 // (a failure breaks the pool: pending and later work fails with BrokenPool
 // carrying the cause). shutdown() stops accepting work, and workers exit
 // once the queue is drained (cancel_futures empties it first). terminate()
-// also cancels the tasks that are running. A worker that reaches
-// max_tasks_per_worker is replaced by a fresh one (new Lua state).
+// also stops the tasks that are running: cooperatively for threads (their
+// futures fail with Cancelled), by SIGTERM (SIGKILL after a grace) for
+// processes. A worker that reaches max_tasks_per_worker is replaced by a
+// fresh one (new Lua state, or new process). A wait for the workers returns
+// once every worker Thread has finished and every worker process is reaped.
 //
 // Cancel follows libuv: only tasks not yet started can be cancelled
 // (Future::cancel on a pending task; the worker skips it).
 //
-// Lock order: Core::m only; no wait or user code runs with it held.
+// Lock order: Core::m, then PoolData::m (pool_data.hpp); no wait or user
+// code runs with either held.
 #pragma once
 #include <sys/types.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "core/message.hpp"
 #include "core/deadline.hpp"
+#include "core/message.hpp"
 #include "core/object.hpp"
 #include "future/future.hpp"
-#include "thread/thread.hpp"
+#include "pool/pool_data.hpp"
+#include "pool/task.hpp"
+#include "process/process.hpp"
 
 namespace tide::pool {
 
-// What a task runs: an encoded function and its encoded arguments. `fn` is
-// shared by every task that submits the same (cacheable) function, so a
-// worker can recognise it and decode it only once.
-struct FunctionBlob {
-  Message message;  // one value: the function
-  bool cacheable = false;
-};
+enum class WorkerKind { Thread, Process };
 
-struct Task {
-  Ref<future::Future> future;
-  std::shared_ptr<const FunctionBlob> fn;
-  Message args;
+struct ProcessOptions {
+  process::StartMethod method = process::StartMethod::ForkServer;
+  int retries = 0;          // runs of a task whose worker died, before WorkerDied
+  double task_timeout = 0;  // seconds; 0: none
+  // Made by the runtime (it knows Lua) before the pool: the shared part
+  // (PoolShared::create(workers, max_tasks_per_worker)), the future an
+  // initializer's error completes, and per slot the call its worker
+  // process runs (runtime/pool_child.hpp's serve with the shared part, the
+  // slot, that future, the pool's name, the initializer and its arguments).
+  Ref<PoolShared> shared;
+  Ref<future::Future> init_failure;
+  std::vector<Message> payloads;
 };
-
-// One per worker, made on the worker's thread; owns that worker's state.
-class TaskRunner {
- public:
-  virtual ~TaskRunner() = default;
-  // Runs the pool's initializer (if any); Failed breaks the pool.
-  virtual Outcome init() noexcept = 0;
-  virtual Outcome run(const Task& task) noexcept = 0;
-};
-
-using RunnerFactory = std::function<std::unique_ptr<TaskRunner>()>;
 
 struct Options {
   int workers = 1;
   int max_tasks_per_worker = 0;  // 0: unlimited
-  std::string name;              // empty: "ThreadPool-N"
-  RunnerFactory runner;
+  std::string name;              // empty: "ThreadPool-N" / "ProcessPool-N"
+  WorkerKind kind = WorkerKind::Thread;
+  RunnerFactory runner;    // thread workers
+  ProcessOptions process;  // process workers
 };
 
 struct Core;
 
-class ThreadPool final : public Object {
+class Pool final : public Object {
  public:
-  static constexpr const char* kTypeName = "tide.ThreadPool";
-  const char* type_name() const noexcept override { return kTypeName; }
+  static constexpr const char* kThreadTypeName = "tide.ThreadPool";
+  static constexpr const char* kProcessTypeName = "tide.ProcessPool";
+  const char* type_name() const noexcept override;
 
-  // Starts the workers. Throws OSError if no thread can be started.
-  static Ref<ThreadPool> create(Options options);
-  ~ThreadPool() override;  // the last reference: shutdown without waiting
+  // Starts the workers. Throws OSError if no thread can be started,
+  // InvalidState if a process pool's options are incomplete.
+  static Ref<Pool> create(Options options);
+  ~Pool() override;  // the last reference: shutdown without waiting
 
-  // Queues a task; InvalidState after shutdown, BrokenPool once broken.
+  // Queues a task; InvalidState after shutdown, BrokenPool once broken;
+  // for process workers TransferError when `fn` or `args` refer to objects
+  // other processes cannot use.
   Ref<future::Future> submit(std::shared_ptr<const FunctionBlob> fn, Message args);
 
-  // Idempotent. `wait` blocks (interruptibly) until every worker exited.
+  // Idempotent. `wait` blocks (interruptibly) until every worker is done.
   void shutdown(bool wait, bool cancel_futures);
-  // Cancels queued tasks, cancels running ones (cooperatively; their
-  // futures fail with Cancelled) and waits for the workers.
-  void terminate();
+  // Cancels queued tasks, stops running ones (their futures fail with
+  // Cancelled) and, with `wait`, waits for the workers.
+  void terminate(bool wait = true);
   // Waits for the workers to exit; InvalidState unless shut down / closed.
   // False at the deadline.
   bool join(const Deadline& deadline);
 
   const std::string& name() const noexcept;
   int workers() const noexcept;
+  WorkerKind kind() const noexcept;
+  process::StartMethod start_method() const noexcept;  // process workers
   bool is_shutdown() const;
   bool broken() const;
   // Once broken: BrokenPool, its text, and the cause (the initializer's error).
@@ -102,8 +114,15 @@ class ThreadPool final : public Object {
   static void shutdown_all(bool interrupted, double grace = 2.0) noexcept;
 
  private:
-  explicit ThreadPool(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+  explicit Pool(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   std::shared_ptr<Core> core_;
 };
+
+// "ThreadPool-N" / "ProcessPool-N", the next free one of this process.
+std::string default_name(WorkerKind kind);
+
+// The thread pool is the pool with thread workers (the name the tests and
+// the C++ embedding API know).
+using ThreadPool = Pool;
 
 }  // namespace tide::pool

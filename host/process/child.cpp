@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -31,7 +32,7 @@ std::string current_name() { return g_name; }
 pid_t parent_pid() noexcept { return g_parent; }
 
 void set_identity(const ChildInfo& info) {
-  g_name.assign(info.name, strnlen(info.name, sizeof info.name));
+  g_name.assign(info.name, std::min<std::size_t>(info.name_len, sizeof info.name));
   g_parent = info.parent_pid;
 }
 

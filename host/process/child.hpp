@@ -20,8 +20,8 @@ struct ChildInfo {
   std::uint64_t payload = 0;  // stored Message: function then arguments
   std::uint64_t future = 0;   // Future the child completes
   std::int32_t parent_pid = 0;
-  std::uint32_t reserved = 0;
-  char name[104] = {};  // NUL-terminated (truncated) Process name
+  std::uint32_t name_len = 0;  // bytes of `name` used (a name may hold zeros)
+  char name[104] = {};  // the Process name, truncated to fit
 };
 static_assert(sizeof(ChildInfo) == 128);
 

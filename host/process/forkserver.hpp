@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "process/child.hpp"
@@ -70,5 +71,15 @@ void stop() noexcept;
 
 // Server side: `tide --forkserver CTL_FD ARENA_FD`. Returns the exit status.
 int serve(int ctl, int arena_fd);
+
+// Server side: why a received request is refused, or nullptr to accept it.
+// `bytes` is what arrived, `passed_fds` how many descriptors came after the
+// child's connection. Checks the size, the MAC (with `key`), the counter
+// (must exceed `last_counter`), the descriptor list (counted, each a
+// distinct number in [0, kMaxFdNumber)) and the child record
+// (check_child_info). Fuzzed by tests/fuzz/forkserver_request.cpp.
+inline constexpr int kMaxFdNumber = 1 << 20;
+const char* check_request(const Packet& p, std::size_t bytes, std::size_t passed_fds, std::string_view key,
+                          std::uint64_t last_counter) noexcept;
 
 }  // namespace tide::process::forkserver

@@ -137,10 +137,8 @@ int serve(int ctl, int arena_fd) {
       if (passed.empty()) continue;
       int conn = passed.front();
       std::vector<int> payload_fds(passed.begin() + 1, passed.end());
-      Digest mac = hmac_sha256(secret, std::string_view(reinterpret_cast<const char*>(&p.request), sizeof p.request));
-      if (n != static_cast<ssize_t>(sizeof p) || !digest_equal(mac, p.mac) || p.request.counter <= last_counter ||
-          p.request.nfds < 0 || p.request.nfds > kMaxFds || static_cast<std::size_t>(p.request.nfds) != payload_fds.size()) {
-        log.warn("forkserver: refused a request that failed authentication");
+      if (const char* why = check_request(p, static_cast<std::size_t>(n), payload_fds.size(), secret, last_counter)) {
+        log.warn("forkserver: refused a request: {}", why);
         reply(conn, kPid, -EACCES);
         close_all(passed);
         continue;

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/fork_safe.hpp"
+#include "core/sigpipe.hpp"
 #include "shm/arena.hpp"
 
 extern char** environ;
@@ -120,21 +121,11 @@ pid_t spawn_worker(const ChildInfo& info, const std::vector<int>& extra) {
   }
   close(fds[0]);
   // 128 bytes into an empty pipe: one write, never partial, never blocks.
-  // A child that already died must not kill this process with SIGPIPE: it
-  // is blocked on this thread for the write and a pending one consumed.
-  sigset_t pipe_set, old_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  // A child that already died must not kill this process with SIGPIPE.
   ssize_t n;
   do {
-    n = write(fds[1], &info, sizeof info);
+    n = write_nosigpipe(fds[1], &info, sizeof info);
   } while (n < 0 && errno == EINTR);
-  if (n < 0 && errno == EPIPE) {
-    timespec zero{0, 0};
-    sigtimedwait(&pipe_set, nullptr, &zero);
-  }
-  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
   close(fds[1]);
   // A short write leaves the child reading EOF: it exits kExitBadPayload
   // and the parent reports that exit status.

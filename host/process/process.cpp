@@ -144,12 +144,14 @@ void Process::start() {
   future_ = future::Future::create();
   try {
     stored_ = shm::store_message(payload_);
-    const std::vector<int> fds = pipe::descriptors_of(payload_);  // connections keep their numbers
+    std::vector<int> fds = pipe::descriptors_of(payload_);  // connections keep their numbers
+    fds.insert(fds.end(), extra_fds_.begin(), extra_fds_.end());
     ChildInfo info;
     info.payload = stored_;
     info.future = future_->offset();
     info.parent_pid = getpid();
-    std::strncpy(info.name, name_.c_str(), sizeof info.name - 1);
+    info.name_len = static_cast<std::uint32_t>(std::min(name_.size(), sizeof info.name));
+    std::memcpy(info.name, name_.data(), info.name_len);
     switch (method_) {
       // Off the main thread, fork and spawn go through the launcher
       // (launcher.hpp says why); the forkserver does not need it.
@@ -266,6 +268,8 @@ Outcome Process::outcome() {
   o.state = CompletionState::Failed;
   o.failure_kind = ErrorKind::WorkerDied;
   o.text = describe_status(status_);
+  o.has_exitcode = true;
+  o.exitcode = WIFSIGNALED(status_) ? -WTERMSIG(status_) : WEXITSTATUS(status_);
   return o;
 }
 
@@ -282,6 +286,17 @@ void Process::close() {
   std::lock_guard lock(m_);
   release_locked();
   closed_ = true;
+}
+
+void Process::add_descriptors(std::vector<int> fds) {
+  std::lock_guard lock(m_);
+  if (started_) throw Error(ErrorKind::InvalidState, "process '" + name_ + "' is already started");
+  extra_fds_.insert(extra_fds_.end(), fds.begin(), fds.end());
+}
+
+int Process::status_fd() const {
+  std::lock_guard lock(m_);
+  return method_ == StartMethod::ForkServer ? conn_ : pidfd_;
 }
 
 pid_t Process::pid() const {

@@ -63,6 +63,13 @@ class Process final : public Object {
   void close();
   bool closed() const;
 
+  // Before start: descriptors the child gets at the same numbers, besides
+  // those of the pipe connections in its payload (a pool's worker channel).
+  void add_descriptors(std::vector<int> fds);
+  // After start: a descriptor that becomes readable when the child has
+  // ended (to wait on it together with others; wait() then reaps).
+  int status_fd() const;
+
   pid_t pid() const;  // 0 before start
   std::string name() const;
   void set_name(std::string n);
@@ -80,6 +87,7 @@ class Process final : public Object {
 
   mutable std::mutex m_;  // guards everything below
   Message payload_;       // until start
+  std::vector<int> extra_fds_;  // until start
   std::string name_;
   bool daemon_;
   const StartMethod method_;

@@ -7,6 +7,7 @@
 #include "core/log.hpp"
 #include "future/future.hpp"
 #include "process/child.hpp"
+#include "process/child_record.hpp"
 #include "runtime/run_call.hpp"
 #include "thread/host_exit.hpp"
 #include "runtime/signals.hpp"
@@ -37,13 +38,23 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
   process::set_identity(info);
   log::set_thread_name(process::current_name());
   Ref<future::Future> fut;
+  // Borrowed (below): its proxy must never drop a reference, however this
+  // function returns.
+  struct Borrowed {
+    Ref<future::Future>& f;
+    ~Borrowed() { f.detach(); }
+  } borrowed{fut};
   Message payload;
   try {
-    Ref<Object> obj = shm::proxy_for(info.future);
-    auto* f = dynamic_cast<future::Future*>(obj.get());
-    if (!f) throw Error(ErrorKind::TransferError, "not a Future");
-    fut = Ref<future::Future>::share(f);
-    payload = shm::load_message(info.payload);
+    // The Future is borrowed, not referenced: the parent's Process keeps
+    // it alive until this child is reaped, and a reference of ours would
+    // never be dropped if we are killed (the arena would keep the future).
+    // The record is bytes from another process: process/child_record.hpp
+    // checks it.
+    Ref<future::Future> f = process::load_child_future(info);
+    shm::release_shared(f->shared_header());
+    fut = std::move(f);
+    payload = process::load_child_payload(info);
   } catch (const std::exception& e) {
     log::get().error("child cannot load its work: {}", e.what());
     if (fut) complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::TransferError});
@@ -70,7 +81,7 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
     log::get().error("child failed: {}", e.what());
     complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::OSError});
   }
-  fut = Ref<future::Future>();
+  fut.detach();  // borrowed
   // As a Python child does: join the threads and processes the work left.
   bool all_done = shutdown_host({});
   if (L && all_done) {

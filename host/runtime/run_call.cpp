@@ -107,9 +107,11 @@ Outcome run(lua_State* L, const Message& payload, int fn_slot, bool portable) no
   int err = lua_gettop(L);
   lua_pushcfunction(L, safe_tostring);
   lua_pushvalue(L, err);
-  if (lua_pcall(L, 1, 1, 0) == LUA_OK)
-    out.text = lua_tostring(L, -1);
-  else
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) {
+    size_t len;
+    const char* text = lua_tolstring(L, -1, &len);
+    out.text.assign(text, len);  // every byte: an error message may hold zeros
+  } else
     out.text = std::string("(error object is a ") + luaL_typename(L, err) + " value)";
   lua_pop(L, 1);
   if (lua_getfield(L, LUA_REGISTRYINDEX, "tide.traceback") == LUA_TSTRING) out.traceback = lua_tostring(L, -1);

@@ -236,7 +236,14 @@ void install_sanitizer_cancel_check(lua_State* L) {
 #endif
 }
 
-void set_thread_state(lua_State* L) noexcept { WaitContext::current().set_signal_target(L); }
+void set_thread_state(lua_State* L) noexcept {
+  WaitContext& ctx = WaitContext::current();
+  ctx.set_signal_target(L);
+  // A cancel whose signal came before the target was set (while the state
+  // was being made) hooked nothing: hook now, or a busy loop never stops.
+  // The handler runs on this thread, so after the store it sees L.
+  if (L && ctx.cancel_requested()) lua_sethook(L, cancel_hook, LUA_MASKCOUNT, 1);
+}
 
 void set_main_state(lua_State* L) noexcept {
   if (L) install_sanitizer_cancel_check(L);

@@ -124,12 +124,27 @@ void register_module(const char* name, lua_CFunction open) {
 }
 
 namespace {
+
+constexpr const char* kPendingReport = "tide.pending_report";
+
 // Upvalue 1: a light userdata to a bool set when the error is Interrupted,
 // read off the error object before it is formatted (never from the text).
 int traceback_handler(lua_State* L) {
   if (auto* interrupted = static_cast<bool*>(lua_touserdata(L, lua_upvalueindex(1))))
     *interrupted = is_error(L, 1, "Interrupted");
   const char* msg = nullptr;
+  lua_pushnil(L);  // an earlier error's report (a __close then raised again) is stale
+  lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
+  if (is_error(L, 1, "Interrupted") || is_error(L, 1, "Cancelled")) {
+    // Lua closes to-be-closed variables with what this handler returns, and
+    // they must still see the error for what it is (a pool's __close ends
+    // its tasks on Ctrl-C instead of waiting for them): the object goes on,
+    // its report waits in the registry for pcall_traceback.
+    luaL_traceback(L, L, luaL_tolstring(L, 1, nullptr), 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
+    lua_settop(L, 1);
+    return 1;
+  }
   if (is_error(L, 1)) {
     lua_getfield(L, 1, "traceback");
     bool has_tb = lua_tostring(L, -1) && *lua_tostring(L, -1);
@@ -156,11 +171,22 @@ int traceback_handler(lua_State* L) {
 int pcall_traceback(lua_State* L, int nargs, int nresults, bool* interrupted) {
   if (interrupted) *interrupted = false;
   int base = lua_gettop(L) - nargs;
+  lua_pushnil(L);
+  lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
   lua_pushlightuserdata(L, interrupted);
   lua_pushcclosure(L, traceback_handler, 1);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nresults, base);
   lua_remove(L, base);
+  if (status != LUA_OK) {
+    // The error object kept for to-be-closed variables becomes its report.
+    if (lua_getfield(L, LUA_REGISTRYINDEX, kPendingReport) == LUA_TSTRING)
+      lua_replace(L, -2);
+    else
+      lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, kPendingReport);
+  }
   return status;
 }
 

@@ -22,6 +22,8 @@ void register_module(const char* name, lua_CFunction open);
 // handler; on error leaves a message (with traceback) on the stack and
 // returns the status, and sets *interrupted (when given) to whether the
 // error was Interrupted (Ctrl-C). Used by the command and the REPL.
+// To-be-closed variables the error closes see an Interrupted or Cancelled
+// error as the error object (it becomes a message only after).
 int pcall_traceback(lua_State* L, int nargs, int nresults, bool* interrupted = nullptr);
 
 }  // namespace tide::runtime

@@ -120,6 +120,16 @@ void Arena::adopt(int fd) {
   if (!adopted) throw Error(ErrorKind::InvalidState, "the shared arena already exists in this process");
 }
 
+#if defined(__SANITIZE_THREAD__)
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+namespace {
+char g_handoff;  // the one address the hand-off annotations synchronise on
+}  // namespace
+void tsan_handoff_release() noexcept { __tsan_release(&g_handoff); }
+void tsan_handoff_acquire() noexcept { __tsan_acquire(&g_handoff); }
+#endif
+
 void* Arena::alloc(std::size_t size) {
   int cls = ceil_log2(size + sizeof(BlockHeader));
   if (cls < kMinClass) cls = kMinClass;
@@ -140,6 +150,7 @@ void* Arena::alloc(std::size_t size) {
       h->bump = off + (Offset(1) << cls);
     }
   }
+  tsan_handoff_acquire();  // the block may have been used by another process
   auto* b = at<BlockHeader>(off);
   b->cls = static_cast<std::uint32_t>(cls);
   b->magic = kBlockMagic;
@@ -168,6 +179,14 @@ void Arena::free(void* p) noexcept {
   RobustLock lock(h->lock);
   b->next = h->free_list[b->cls];
   h->free_list[b->cls] = offset_of(b);
+}
+
+bool Arena::is_block(Offset off, std::size_t need) const noexcept {
+  if (off < sizeof(Header) + sizeof(BlockHeader) || off % 16 != 0 || off >= size_) return false;
+  const auto* b = at<BlockHeader>(off - sizeof(BlockHeader));
+  if (b->magic != kBlockMagic || b->cls < kMinClass || b->cls >= kClasses) return false;
+  std::size_t bytes = std::size_t(1) << b->cls;
+  return off - sizeof(BlockHeader) + bytes <= size_ && need <= bytes - sizeof(BlockHeader);
 }
 
 std::int64_t Arena::bytes_in_use() const noexcept {

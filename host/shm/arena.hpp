@@ -45,6 +45,12 @@ class Arena {
     return c >= base_ && c < base_ + size_;
   }
 
+  // True if `off` is the start of a block alloc() handed out and has not
+  // freed, with room for `need` bytes: the check for offsets that arrive
+  // in records from another process (a worker's ChildInfo, stored
+  // messages), so a corrupt one is refused instead of read as an object.
+  bool is_block(Offset off, std::size_t need) const noexcept;
+
   int fd() const noexcept { return fd_; }
   std::size_t size() const noexcept { return size_; }
   // Bytes handed out and not yet freed (for leak checks in tests).
@@ -65,5 +71,22 @@ class Arena {
   char* base_;
   std::size_t size_;
 };
+
+// ThreadSanitizer sees no synchronisation that happens in another process:
+// arena memory written by one thread here, handed to another process,
+// freed and reused there, and read (or written) by another thread here
+// again looks like a race between the two threads of this process. These
+// mark the hand-offs for it, and are no-ops in every other build: release
+// after writing arena data another process may take over (a stored message,
+// a completed future), acquire before using arena data another process may
+// have written (loading or freeing a stored message, reading a future's
+// outcome, a block the allocator hands out).
+#if defined(__SANITIZE_THREAD__)
+void tsan_handoff_release() noexcept;
+void tsan_handoff_acquire() noexcept;
+#else
+inline void tsan_handoff_release() noexcept {}
+inline void tsan_handoff_acquire() noexcept {}
+#endif
 
 }  // namespace tide::shm

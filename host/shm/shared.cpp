@@ -43,9 +43,10 @@ void release_shared(SharedHeader* h) noexcept {
 
 Ref<Object> proxy_for(Offset offset) {
   Arena& a = Arena::get();
-  if (offset == 0 || offset >= a.size() || offset % 16 != 0)
+  if (!a.is_block(offset, sizeof(SharedHeader)))
     throw Error(ErrorKind::TransferError, "bad shared object reference");
   auto* h = a.at<SharedHeader>(offset);
+  if (h->magic != kSharedMagic) throw Error(ErrorKind::TransferError, "bad shared object reference");
   const SharedTypeInfo* info = info_for(h->type);
   if (!info || h->refs.load(std::memory_order_acquire) <= 0)
     throw Error(ErrorKind::TransferError, "shared object reference is not live");

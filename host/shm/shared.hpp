@@ -21,13 +21,17 @@ namespace tide::shm {
 
 enum class SharedType : std::uint32_t {
   Lock = 1, RLock, Condition, Semaphore, Event, Barrier,
-  Queue, Value, Array, Table, Future, Pipe,
+  Queue, Value, Array, Table, Future, Pipe, Pool,
 };
+
+// Marks a block as a shared object's data, so an offset from a corrupt
+// record that lands on other data (a stored message) is refused.
+inline constexpr std::uint32_t kSharedMagic = 0x5ea7ed0b;
 
 struct SharedHeader {
   std::atomic<std::int64_t> refs{1};
   SharedType type;
-  std::uint32_t reserved = 0;
+  std::uint32_t magic = kSharedMagic;
 };
 
 // What each process knows about a shared type.
@@ -80,6 +84,7 @@ class SharedObject : public Object {
   ~SharedObject() override;
 
   SharedHeader* shared_header() const noexcept { return header_; }
+  const void* identity() const noexcept override { return header_; }
   Offset offset() const noexcept { return Arena::get().offset_of(header_); }
 
  private:

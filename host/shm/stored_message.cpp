@@ -9,7 +9,12 @@ namespace tide::shm {
 
 namespace {
 
+// Marks a block as a stored message (a record's offset that lands on an
+// object's data is refused, not read as a message).
+constexpr std::uint64_t kStoredMagic = 0x6567617373656d74ULL;  // "tmessage"
+
 struct Stored {
+  std::uint64_t magic;
   std::uint64_t nbytes;
   std::uint32_t count;
   std::uint32_t nobjects;
@@ -33,6 +38,7 @@ Offset store_message(const Message& m) {
   Arena& a = Arena::get();
   auto* st = static_cast<Stored*>(
       a.alloc(sizeof(Stored) + headers.size() * sizeof(Offset) + m.bytes.size()));
+  st->magic = kStoredMagic;
   st->nbytes = m.bytes.size();
   st->count = static_cast<std::uint32_t>(m.count);
   st->nobjects = static_cast<std::uint32_t>(headers.size());
@@ -41,11 +47,20 @@ Offset store_message(const Message& m) {
     st->objects()[i] = a.offset_of(headers[i]);
   }
   if (!m.bytes.empty()) std::memcpy(st->bytes(), m.bytes.data(), m.bytes.size());
+  tsan_handoff_release();
   return a.offset_of(st);
 }
 
 Message load_message(Offset stored) {
-  auto* st = Arena::get().at<Stored>(stored);
+  tsan_handoff_acquire();
+  Arena& a = Arena::get();
+  if (!a.is_block(stored, sizeof(Stored))) throw Error(ErrorKind::TransferError, "bad stored message reference");
+  auto* st = a.at<Stored>(stored);
+  if (st->magic != kStoredMagic) throw Error(ErrorKind::TransferError, "bad stored message reference");
+  // The sizes it claims must fit its block (a corrupt record, not a crash).
+  std::uint64_t need = sizeof(Stored) + std::uint64_t(st->nobjects) * sizeof(Offset);
+  if (st->nbytes > a.size() || !a.is_block(stored, need + st->nbytes))
+    throw Error(ErrorKind::TransferError, "corrupt stored message");
   Message m;
   m.count = static_cast<int>(st->count);
   m.bytes.assign(st->bytes(), st->nbytes);
@@ -56,8 +71,10 @@ Message load_message(Offset stored) {
 
 void free_message(Offset stored) noexcept {
   if (!stored) return;
+  tsan_handoff_acquire();
   Arena& a = Arena::get();
   auto* st = a.at<Stored>(stored);
+  st->magic = 0;
   for (std::uint32_t i = 0; i < st->nobjects; ++i) release_shared(a.at<SharedHeader>(st->objects()[i]));
   a.free(st);
 }

@@ -13,7 +13,9 @@ namespace tide::shm {
 // arena is full.
 Offset store_message(const Message& m);
 
-// A new Message equal to the stored one (taking new references).
+// A new Message equal to the stored one (taking new references). Throws
+// TransferError if `stored` is not a live block whose contents fit it (an
+// offset from a corrupt record).
 Message load_message(Offset stored);
 
 // Releases the references and frees the stored copy. Offset 0 is ignored.

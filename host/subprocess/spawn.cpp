@@ -264,8 +264,9 @@ std::vector<std::string> current_environment() {
 }
 
 void apply_environment(std::vector<std::string>& env, const std::vector<std::pair<std::string, std::string>>& changes) {
-  for (const auto& [name, value] : changes) {
-    std::string var = name + "=" + value;
+  for (const auto& change : changes) {
+    const std::string& name = change.first;  // not a structured binding: clang 14 cannot capture those
+    std::string var = name + "=" + change.second;
     auto same = [&](const std::string& e) { return e.size() > name.size() && e.compare(0, name.size() + 1, var, 0, name.size() + 1) == 0; };
     auto it = std::find_if(env.begin(), env.end(), same);
     if (it != env.end())

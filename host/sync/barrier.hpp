@@ -18,6 +18,13 @@
 
 namespace tide::sync {
 
+// Parties whose process is killed while inside wait() would never leave
+// (the round could not drain) and one killed running the action would
+// never finish it: each party inside is recorded by its process's owner
+// token (up to kTrackedParties of them), and waiters that have waited half
+// a second reap the dead (barrier.cpp).
+inline constexpr int kTrackedParties = 64;
+
 struct BarrierData {
   shm::SharedHeader header;
   LockCore mu;
@@ -28,6 +35,8 @@ struct BarrierData {
   std::int32_t reserved2 = 0;
   double timeout = -1;     // default for wait(); < 0: none
   shm::Offset action = 0;  // a stored message (shm/stored_message.hpp), owned
+  std::uint64_t acting = 0;                  // under mu: owner running the action
+  std::uint64_t inside[kTrackedParties] = {};  // under mu: owners of parties inside, 0 = free
   BarrierData(std::int32_t n, double t, shm::Offset a) noexcept : parties(n), timeout(t), action(a) {
     header.type = shm::SharedType::Barrier;
   }

@@ -25,6 +25,10 @@ struct Outcome {
   // WorkerDied when the worker ended without a result (text says how).
   ErrorKind failure_kind = ErrorKind::RemoteError;
   std::string worker;  // Failed: the pool worker that ran it (empty: none)
+  // WorkerDied of a process: its exit code, -N after signal N (Python's
+  // Process.exitcode), when has_exitcode.
+  bool has_exitcode = false;
+  int exitcode = 0;
 };
 
 class Completion {

@@ -26,7 +26,7 @@ bool shutdown_host(const ExitContext& ctx) {
     hooks = *g_hooks;
   }
   for (auto it = hooks.rbegin(); it != hooks.rend(); ++it) (*it)(ctx);
-  return Thread::shutdown_all();
+  return Thread::shutdown_all(ctx.interrupted);
 }
 
 }  // namespace tide

@@ -270,7 +270,7 @@ std::vector<Ref<Thread>> Thread::enumerate() {
   return out;
 }
 
-bool Thread::shutdown_all(double grace) {
+bool Thread::shutdown_all(bool interrupted, double grace) {
   Registry& r = registry();
   auto cancel_matching = [&](bool daemons_only) {
     std::vector<Ref<Thread>> snapshot;
@@ -281,15 +281,17 @@ bool Thread::shutdown_all(double grace) {
     for (auto& t : snapshot)
       if (!daemons_only || t->daemon()) t->cancel();
   };
-  cancel_matching(true);
-  try {
-    wait_until(r.changed, Deadline::never(), [&] {
-      std::lock_guard lock(r.m);
-      return r.non_daemon == 0;
-    });
-  } catch (const Error&) {
-    log::get().warn("interrupted while waiting for threads at exit; cancelling them");
-    cancel_matching(false);
+  cancel_matching(!interrupted);
+  if (!interrupted) {
+    try {
+      wait_until(r.changed, Deadline::never(), [&] {
+        std::lock_guard lock(r.m);
+        return r.non_daemon == 0;
+      });
+    } catch (const Error&) {
+      log::get().warn("interrupted while waiting for threads at exit; cancelling them");
+      cancel_matching(false);
+    }
   }
   Deadline d = Deadline::after(grace);
   bool all_done = false;

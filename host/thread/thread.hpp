@@ -64,8 +64,10 @@ class Thread final : public Object {
 
   // Host exit: cancels daemon threads, waits for the others (interruptible
   // by SIGINT, which then cancels them too), then for the cancelled ones up
-  // to `grace` seconds. Returns false if some thread is still running.
-  static bool shutdown_all(double grace = 2.0);
+  // to `grace` seconds. With `interrupted` (the script ended on Ctrl-C) the
+  // others are cancelled at once too: one Ctrl-C ends the program.
+  // Returns false if some thread is still running.
+  static bool shutdown_all(bool interrupted = false, double grace = 2.0);
 
  private:
   struct Adopted {};

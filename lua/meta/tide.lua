@@ -46,9 +46,10 @@ local tide = {}
 ---@field worker? string The pool worker that ran the failing task (`RemoteError`, `WorkerDied` from a pool).
 ---@field index? integer The position of the failing item in the input of `pool:map`/`starmap` (`RemoteError`).
 ---@field returncode? integer The command's exit status (`CalledProcessError`; negative: killed by that signal).
----@field cmd? string|string[] The command that failed (`CalledProcessError`).
----@field stdout? string The command's captured output, if captured (`CalledProcessError`).
----@field stderr? string The command's captured error output, if captured (`CalledProcessError`).
+---@field cmd? string|string[] The command that failed, as given (`CalledProcessError`, and `Timeout` from `tide.subprocess`).
+---@field stdout? string The command's captured output, if captured (`CalledProcessError`; `Timeout` from `run`/`communicate`: the output so far).
+---@field stderr? string The command's captured error output, if captured (`CalledProcessError`; `Timeout` from `run`/`communicate`: so far).
+---@field timeout? number The timeout that expired, in seconds (`Timeout` from `tide.subprocess`).
 
 ---The number of CPUs online (at least 1).
 ---@return integer count The number of online CPUs.
@@ -73,5 +74,14 @@ function tide.is_error(value, kind) end
 ---@param message? any The message (converted with `tostring`); empty when nil.
 ---@return tide.Error err The new error object.
 function tide.error(kind, message) end
+
+---Internal (for tide's Lua-side modules): the options check the native modules use; raises `ArgumentError` when `opts` is not a table or holds a key not in `accepted`.
+---@private
+---@param opts any The options argument.
+---@param n integer Its argument position, for the message.
+---@param fname string The function's name, for the message.
+---@param accepted string[] The keys it takes.
+---@return table? opts The options, unchanged.
+function tide._check_options(opts, n, fname, accepted) end
 
 return tide

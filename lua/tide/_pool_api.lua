@@ -1,6 +1,6 @@
--- The pool interface every tide pool shares (API.md §6: ThreadPool, and
--- tide.cluster's Pool): map, imap, imap_unordered, starmap, apply,
--- apply_async and the progress bar, all built on a pool's native
+-- The pool interface every tide pool shares (API.md §6: ThreadPool and
+-- ProcessPool, and tide.cluster's Pool): map, imap, imap_unordered, starmap,
+-- apply, apply_async and the progress bar, all built on a pool's native
 -- submit(fn, ...) -> Future, its `workers` and `name` fields, and futures.
 -- install(methods) adds them to a pool class's methods table.
 --
@@ -34,9 +34,25 @@ local function check_fn(fn, fname)
   if type(fn) ~= "function" then arg_error(1, fname, "function expected, got " .. type(fn)) end
 end
 
-local function check_opts(opts, n, fname)
-  if opts ~= nil and type(opts) ~= "table" then arg_error(n, fname, "options table expected, got " .. type(opts)) end
+-- Options tables: a misspelled key is an ArgumentError (tide._check_options).
+local function check_opts(opts, n, fname, accepted)
+  tide._check_options(opts, n, fname, accepted)
   return opts or {}
+end
+local MAP_OPTS, IMAP_OPTS = {"chunksize", "timeout", "progress"}, {"chunksize", "indexed"}
+local APPLY_ASYNC_OPTS = {"callback", "error_callback"}
+
+-- A method called with `.` or on something that is not a pool raises
+-- ArgumentError, as the native methods do.
+local function get_submit(p) return p.submit end
+local function check_self(self, fname)
+  local t = type(self)
+  local ok, submit = false, nil
+  if t == "userdata" or t == "table" then ok, submit = pcall(get_submit, self) end
+  if ok and type(submit) == "function" then return end
+  local mt = t == "userdata" and getmetatable(self)
+  local name = type(mt) == "table" and rawget(mt, "__name") or t
+  error(tide.error("ArgumentError", ("calling '%s' on bad self (pool expected, got %s)"):format(fname, tostring(name))), 3)
 end
 
 local function check_chunksize(c, fname)
@@ -49,7 +65,7 @@ end
 -- Runs in a worker: fn over one slice of the input. Its only upvalue is
 -- the global table, so each worker decodes it once.
 local function run_chunk(fn, items, first, star, n)
-  local out, at, tb = {}, 0, nil
+  local out, at, tb = require("tide._pool")._new_array(n), 0, nil
   local ok, err = xpcall(function()
     if star then
       for i = 1, n do
@@ -140,7 +156,7 @@ end
 local function map_impl(pool, fname, fn, list, opts, star)
   check_fn(fn, fname)
   if type(list) ~= "table" then arg_error(2, fname, "table expected, got " .. type(list)) end
-  opts = check_opts(opts, 3, fname)
+  opts = check_opts(opts, 3, fname, MAP_OPTS)
   local timeout = opts.timeout
   if timeout ~= nil and (type(timeout) ~= "number" or timeout ~= timeout or timeout < 0) then
     arg_error(3, fname, "timeout must be a non-negative number")
@@ -152,7 +168,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
   local ok, err = pcall(function()
     for first = 1, n, size do
       local last = math.min(first + size - 1, n)
-      local items = table.move(list, first, last, 1, {})
+      local items = table.move(list, first, last, 1, native._new_array(last - first + 1))
       futs[#futs + 1] = pool:submit(run_chunk, fn, items, first, star, last - first + 1)
       firsts[#futs] = first
     end
@@ -176,7 +192,7 @@ local function map_impl(pool, fname, fn, list, opts, star)
       error(perr, 0)
     end
   end
-  local results = {}
+  local results = native._new_array(n)
   for i, f in ipairs(futs) do
     local rok, chunk, cn = pcall(f.result, f, remaining(deadline))
     if not rok then
@@ -192,9 +208,13 @@ local function map_impl(pool, fname, fn, list, opts, star)
   return results
 end
 
-function methods:map(fn, list, opts) return map_impl(self, "map", fn, list, opts, false) end
+function methods:map(fn, list, opts)
+  check_self(self, "map")
+  return map_impl(self, "map", fn, list, opts, false)
+end
 
 function methods:starmap(fn, list, opts)
+  check_self(self, "starmap")
   if type(list) == "table" then
     for i = 1, #list do
       if type(list[i]) ~= "table" then arg_error(2, "starmap", ("item %d is not an argument array"):format(i)) end
@@ -230,7 +250,7 @@ end
 local function imap_impl(pool, fname, fn, src, opts, ordered)
   check_fn(fn, fname)
   local read = make_source(src, fname)
-  opts = check_opts(opts, 3, fname)
+  opts = check_opts(opts, 3, fname, IMAP_OPTS)
   local size = check_chunksize(opts.chunksize, fname) or 1
   local ahead = 2 * width(pool)
   local indexed = opts.indexed
@@ -300,12 +320,19 @@ local function imap_impl(pool, fname, fn, src, opts, ordered)
   end, nil, nil, closer
 end
 
-function methods:imap(fn, src, opts) return imap_impl(self, "imap", fn, src, opts, true) end
-function methods:imap_unordered(fn, src, opts) return imap_impl(self, "imap_unordered", fn, src, opts, false) end
+function methods:imap(fn, src, opts)
+  check_self(self, "imap")
+  return imap_impl(self, "imap", fn, src, opts, true)
+end
+function methods:imap_unordered(fn, src, opts)
+  check_self(self, "imap_unordered")
+  return imap_impl(self, "imap_unordered", fn, src, opts, false)
+end
 
 -- ---- apply / apply_async ----------------------------------------------------------
 
 function methods:apply(fn, ...)
+  check_self(self, "apply")
   check_fn(fn, "apply")
   return self:submit(fn, ...):result()
 end
@@ -313,9 +340,10 @@ end
 -- apply_async(fn, args, {callback=?, error_callback=?}) -> Future. The
 -- callbacks run in this state, at its next tide wait or future.poll().
 function methods:apply_async(fn, args, opts)
+  check_self(self, "apply_async")
   check_fn(fn, "apply_async")
   if args ~= nil and type(args) ~= "table" then arg_error(2, "apply_async", "argument array expected, got " .. type(args)) end
-  opts = check_opts(opts, 3, "apply_async")
+  opts = check_opts(opts, 3, "apply_async", APPLY_ASYNC_OPTS)
   local cb, ecb = opts.callback, opts.error_callback
   if cb ~= nil and type(cb) ~= "function" then arg_error(3, "apply_async", "callback must be a function") end
   if ecb ~= nil and type(ecb) ~= "function" then arg_error(3, "apply_async", "error_callback must be a function") end
@@ -333,7 +361,6 @@ function methods:apply_async(fn, args, opts)
   end
   return f
 end
-
 
 return {
   -- Adds the shared methods to a pool class's methods table (keeping any

@@ -154,6 +154,9 @@ end
 -- cursor): "pri" -> {"print"}, "string.fo" -> {"string.format"},
 -- "q:pu" -> {"q:put", "q:put_nowait"}. Returns the whole expressions.
 function M.complete(line)
+  if type(line) ~= "string" then
+    error(require("tide").error("ArgumentError", "bad argument #1 to 'complete' (string expected, got " .. type(line) .. ")"), 2)
+  end
   local expr = line:match("[%w_%.:]*$") or ""
   local path, sep, partial = expr:match("^(.-)([%.:]?)([%w_]*)$")
   local base = _ENV

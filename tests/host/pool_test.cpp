@@ -536,4 +536,22 @@ TEST_CASE("terminate right after create: workers cancelled before they run still
   }
 }
 
+TEST_CASE("shutdown with wait returns after every worker Thread has finished (issue 15, defect 9)") {
+  int alive = 0;
+  for (int round = 0; round < 50; ++round) {
+    auto h = std::make_shared<Harness>();
+    auto p = make_pool(h, 2, "Done");
+    auto a = submit(p, "block", "a");
+    auto b = submit(p, "block", "b");
+    REQUIRE(h->started.reach(2));
+    h->gate.add();
+    REQUIRE(done(a));
+    REQUIRE(done(b));
+    p->shutdown(true, false);
+    std::lock_guard lock(h->m);
+    for (auto& t : h->blocked) alive += t->is_alive();
+  }
+  CHECK(alive == 0);
+}
+
 }  // TEST_SUITE

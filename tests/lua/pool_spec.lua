@@ -372,7 +372,6 @@ T.test("bad arguments raise ArgumentError", function()
   T.raises("ArgumentError", "timeout", p.map, p, print, {}, {timeout = -1})
   T.raises("ArgumentError", p.imap, p, print, 5)
   T.raises("TransferError", "argument 1", p.submit, p, print, coroutine.create(print))
-  T.raises("InvalidState", "not available", pool.ProcessPool, {})
 end)
 
 T.test("a pool in a forked child is broken, the parent's keeps working", function()

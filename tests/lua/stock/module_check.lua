@@ -20,4 +20,19 @@ T.test("errors keep their kind in a stock interpreter", function()
   T.raises("RemoteError", "stock boom", t.join, t)
 end)
 
+T.test("a write to a pipe with no reader raises OSError EPIPE; the interpreter's SIGPIPE is left alone", function()
+  local os_ = require "tide.os"
+  local r, w = os_.pipe()
+  os_.close(r)
+  local e = T.raises("OSError", os_.write, w, "x")
+  T.eq(e.errno, 32)
+  os_.close(w)
+end)
+
+T.test("a fork process pool works in a stock interpreter", function()
+  local p <close> = tide.pool.ProcessPool{workers = 2, start_method = "fork"}
+  T.same(p:map(function(x) return x * x end, {1, 2, 3}), {1, 4, 9})
+  T.truthy(p:apply(function() return require("tide.os").getpid() end) ~= tide.os.getpid())
+end)
+
 T.done()

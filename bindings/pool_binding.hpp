@@ -1,0 +1,44 @@
+// Shared by the tide._pool binding files (pool.cpp, process_pool.cpp).
+#pragma once
+#include <lua.hpp>
+
+#include <string_view>
+
+#include <memory>
+
+#include "pool/thread_pool.hpp"
+
+namespace tide::pool_binding {
+
+int cpu_count();
+
+// Makes the options table argument 1 ({} when absent; ArgumentError if not
+// a table or if it has a key not in `accepted`) and drops everything above it.
+void open_options(lua_State* L, const char* const* accepted);
+
+// The options both kinds take, from the table at 1 (ArgumentError on a bad
+// one; `workers` from 1 to max_workers). Pushes the initializer and its arguments last: `init` is the
+// initializer's index (0: none), `ninit` counts it and its arguments.
+struct PoolSpec {
+  lua_Integer workers = 0, max_tasks = 0;
+  std::string_view name;  // on the stack while the call runs; every byte
+  int init = 0, ninit = 0;
+};
+PoolSpec read_spec(lua_State* L, lua_Integer max_workers);
+
+// submit's function cache (pool_functions.cpp). blob_box: Lua API only (may
+// raise, holds no C++ object): fn's cache box, made empty if new, or
+// nullptr when fn is not cacheable. function_blob (inside protect(), may
+// throw TransferError): the blob to submit, encoded once per box.
+struct BlobBox;
+BlobBox* blob_box(lua_State* L, int fn);
+std::shared_ptr<const pool::FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box);
+
+// Registers the exit hooks (in the order pools need), then creates.
+Ref<pool::Pool> start_pool(pool::Options options);
+
+// ProcessPool{workers=?, start_method=?, initializer=?, initargs=?,
+//             max_tasks_per_worker=?, name=?, retries=?, task_timeout=?}
+int l_ProcessPool(lua_State* L);
+
+}  // namespace tide::pool_binding
