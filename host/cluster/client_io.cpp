@@ -91,13 +91,17 @@ void ClientCore::read_workers(Redis& r) {
 
 void ClientCore::setup(Redis& r) {
   r.append({"XGROUP", "CREATE", keys.tasks, kGroup, "0", "MKSTREAM"});
-  // An empty result stream (workers never create one: XADD NOMKSTREAM).
-  r.append({"XADD", results, "MAXLEN", "0", "*", "open", "1"});
-  r.append({"PEXPIRE", results, kResultsTtlMs});
+  r.append({"EXISTS", results});
   Reply group = r.read();
   if (group.is_error() && group.str.rfind("BUSYGROUP", 0) != 0) group.ok("XGROUP CREATE");
-  r.read().ok("XADD");
-  r.read().ok("PEXPIRE");
+  Reply exists = r.read();
+  exists.ok("EXISTS");
+  // An empty result stream (workers never create one: XADD NOMKSTREAM).
+  // Only when there is none: after a Redis restart the stream may hold
+  // results added before this client reconnected, which MAXLEN 0 would
+  // trim away.
+  if (exists.integer == 0) r.call({"XADD", results, "MAXLEN", "0", "*", "open", "1"}).ok("XADD");
+  r.call({"PEXPIRE", results, kResultsTtlMs}).ok("PEXPIRE");
   read_workers(r);
 }
 

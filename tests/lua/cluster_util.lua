@@ -99,11 +99,14 @@ function Worker:stop()
   if self.proc then
     pcall(self.proc.kill, self.proc)
     pcall(self.proc.wait, self.proc, 30)
+    self.proc = nil
   end
+  if self.logfile then os.remove(self.logfile) end
+  self.logfile = nil
 end
 
 function Worker:log()
-  local f = io.open(self.logfile)
+  local f = self.logfile and io.open(self.logfile)
   local s = f and f:read("a") or ""
   if f then f:close() end
   return s
