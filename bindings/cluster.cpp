@@ -20,6 +20,7 @@
 #include "cluster/redis.hpp"
 #include "cluster/secret.hpp"
 #include "codec/codec.hpp"
+#include "luabase/error.hpp"
 #include "luabase/protect.hpp"
 #include "modules.hpp"
 #include "runtime/done_callbacks.hpp"
@@ -38,7 +39,7 @@ constexpr const char* kModule = "tide.cluster";            // defines the handle
 constexpr const char* kFnBytes = "tide.cluster.fn_bytes";  // weak fn -> encoded bytes
 constexpr const char* kRedisMeta = "tide.cluster.Redis";
 
-constexpr const char* kAccepted = "url, queue, key, key_file, max_deliveries, name, connect_timeout";
+const char* const kPoolOptions[] = {"url", "queue", "key", "key_file", "max_deliveries", "name", "connect_timeout", nullptr};
 
 // ---- options -------------------------------------------------------------------
 
@@ -52,28 +53,13 @@ const char* opt_string_field(lua_State* L, const char* key) {
   return lua_tostring(L, -1);
 }
 
-void check_option_keys(lua_State* L) {
-  static const char* const kKeys[] = {"url", "queue", "key", "key_file", "max_deliveries", "name", "connect_timeout"};
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    lua_pop(L, 1);
-    bool known = false;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char* k : kKeys) known = known || std::string_view(lua_tostring(L, -1)) == k;
-    if (!known) {
-      const char* name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : luaL_typename(L, -1);
-      option_error(L, "unknown option '%s' (accepted: %s)", name, kAccepted);
-    }
-  }
-}
-
 // ---- module functions --------------------------------------------------------
 
 // Pool{url=, queue=?, key=?, key_file=?, max_deliveries=?, name=?, connect_timeout=?}
 int l_Pool(lua_State* L) {
   check_table(L, 1);
   lua_settop(L, 1);
-  check_option_keys(L);
+  check_options(L, 1, kPoolOptions);
   const char* url = opt_string_field(L, "url");
   if (!url) option_error(L, "option 'url' is required (redis://[user:password@]host[:port][/db])");
   const char* queue = opt_string_field(L, "queue");
@@ -194,11 +180,13 @@ int m_submit(lua_State* L) {
 }
 
 // shutdown{wait=true, cancel_futures=false}
+const char* const kShutdownOptions[] = {"wait", "cancel_futures", nullptr};
+
 int m_shutdown(lua_State* L) {
   Client* c = self<Client>(L);
   bool wait = true, cancel = false;
   if (!lua_isnoneornil(L, 2)) {
-    check_table(L, 2);
+    check_options(L, 2, kShutdownOptions);
     lua_getfield(L, 2, "wait");
     if (!lua_isnil(L, -1)) wait = lua_toboolean(L, -1);
     lua_getfield(L, 2, "cancel_futures");
@@ -237,13 +225,21 @@ int m_terminate(lua_State* L) {
   });
 }
 
-// __close: shutdown with wait; a released handle is left alone.
+// __close(pool, err): shutdown with wait, also when the block raised; but
+// when it was left by Ctrl-C (Interrupted) or by the cancellation of its
+// thread (Cancelled), waiting for every result is not what was asked: the
+// pool is terminated instead (its pending futures are cancelled), as a
+// ThreadPool is. A released handle is left alone.
 int pool_close(lua_State* L) {
   auto* h = static_cast<Handle*>(luaL_checkudata(L, 1, Client::kTypeName));
   if (!h->obj) return 0;
   auto* c = static_cast<Client*>(h->obj);
+  bool stop_now = is_error(L, 2, "Interrupted") || is_error(L, 2, "Cancelled");
   return protect(L, [&] {
-    c->shutdown(true, false);
+    if (stop_now)
+      c->terminate();
+    else
+      c->shutdown(true, false);
     return 0;
   });
 }

@@ -366,6 +366,7 @@ return {
   -- Adds the shared methods to a pool class's methods table (keeping any
   -- it defines itself).
   install = function(target)
+    if type(target) ~= "table" then arg_error(1, "install", "methods table expected, got " .. type(target)) end
     for k, v in pairs(methods) do
       if target[k] == nil then target[k] = v end
     end
