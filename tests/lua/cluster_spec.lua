@@ -260,6 +260,46 @@ T.test("AUTH with user and password from the URL; wrong credentials are an OSErr
   T.falsy(tostring(e):find("wrong"), "the message never shows the password")
 end)
 
+T.test("tide worker --processes runs N supervised processes; --key-file gives the key", function()
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(cu.KEY, "\n")
+  f:close()
+  local w <close> = cu.worker{url = URL, queue = "procs", concurrency = 2, processes = true, key = false,
+                              args = {"--key-file", path}}
+  local p <close> = pool{queue = "procs"}
+  local url = URL
+  local function meet(me, other)
+    local r = require("tide._cluster").redis(url)
+    r:call("RPUSH", "procs:" .. other, "x")
+    assert(r:call_block(20, "BLPOP", "procs:" .. me, 20), "the other task never came")
+    return require("tide.os").getpid()
+  end
+  local a, b = p:submit(meet, "a", "b"), p:submit(meet, "b", "a")
+  local pa, pb = a:result(30), b:result(30)
+  T.truthy(pa ~= pb, "two worker processes")
+  T.truthy(pa ~= w.proc.pid and pb ~= w.proc.pid, "children of the supervisor ran them")
+  os.remove(path)
+end)
+
+T.test("SIGTERM: the worker finishes its running task, delivers it and exits 0", function()
+  local w = cu.worker{url = URL, queue = "term"}
+  local _ <close> = w
+  local p <close> = pool{queue = "term"}
+  local url = URL
+  local f = p:submit(function()
+    local r = require("tide._cluster").redis(url)
+    r:call("RPUSH", "term:started", "x")
+    assert(r:call_block(20, "BLPOP", "term:go", 20))
+    return "finished"
+  end)
+  T.truthy(cu.blpop(conn, "term:started", 30))
+  w:kill("SIGTERM")
+  conn:call("RPUSH", "term:go", "x")
+  T.eq(f:result(30), "finished")
+  T.eq(w.proc:wait(30), 0)
+end)
+
 T.test("tide worker --help and bad options", function()
   local code, out = T.run_tide("worker --help", nil)
   T.eq(code, 0); T.match(out, "usage: tide worker %-%-redis URL")

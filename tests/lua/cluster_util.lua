@@ -115,12 +115,14 @@ end
 Worker.__close = Worker.stop
 
 -- Starts `tide worker`. opts: url (required), queue, concurrency (1),
--- heartbeat (0.2), key (M.KEY; false: none), processes, env (extra vars).
+-- heartbeat (0.2), key (M.KEY; false: none), processes, env (extra vars),
+-- args (more arguments).
 function M.worker(opts)
   local args = {M.tide_bin, "worker", "--redis", opts.url, "--queue", opts.queue or "default",
                 "--concurrency", tostring(opts.concurrency or 1), "--heartbeat", tostring(opts.heartbeat or 0.2),
                 "--supervised", tostring(os_.getpid())}
   if opts.processes then args[#args + 1] = "--processes" end
+  for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
   local env = {TIDE_CLUSTER_KEY = opts.key == nil and M.KEY or opts.key or nil}
   for k, v in pairs(opts.env or {}) do env[k] = v end
   local logfile = os.tmpname()
