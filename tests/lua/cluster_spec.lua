@@ -300,6 +300,64 @@ T.test("SIGTERM: the worker finishes its running task, delivers it and exits 0",
   T.eq(w.proc:wait(30), 0)
 end)
 
+-- The hostile sweep (sweep_spec.lua) has no Redis, so it cannot make a
+-- cluster.Pool: the same corpus of bad values goes to every method of a
+-- live one here, at each argument position, and as `self`. Only typed
+-- errors (or the trap's own error passed through) may come out.
+T.test("every method of a live pool, called with the sweep's bad values, raises typed errors only", function()
+  local C = require "sweep.corpus"
+  local values = C.values()
+  local function value(v) if v.factory then return v.factory() end return v[2] end
+  local bad = {}
+  local function check(label, ok, err)
+    local outcome = C.classify(ok, err)
+    if C.FAILURES[outcome] then bad[#bad + 1] = label .. ": " .. outcome .. ": " .. C.describe(err) end
+  end
+  local FN = function(...) return ... end
+  local base = {
+    submit = {FN, 1}, map = {FN, {1, 2}}, starmap = {FN, {{1}, {2}}}, imap = {FN, {1, 2}},
+    imap_unordered = {FN, {1, 2}}, apply = {FN, 1}, apply_async = {FN, {1}}, join = {0},
+  }
+  local closers = {shutdown = {{wait = true}}, close = {}, terminate = {}}
+  local function drain(...)  -- an imap iterator is run for a few items (a source may be endless: os.clock)
+    local it, st, ctl, closer = ...
+    if type(it) ~= "function" then return end
+    local n = 0
+    for _ in it, st, ctl, closer do
+      n = n + 1
+      if n == 5 then break end
+    end
+  end
+  local p <close> = pool{name = "hostile"}
+  local function sweep(p, name, args)
+    for pos = 1, math.max(#args, 1) + 1 do
+      for _, v in ipairs(values) do
+        local a = {table.unpack(args)}
+        a[pos] = value(v)
+        check(name .. " arg " .. pos .. " = " .. v[1], pcall(function() drain(p[name](p, table.unpack(a, 1, 3))) end))
+      end
+    end
+    for _, v in ipairs(values) do
+      check(name .. " self = " .. v[1], pcall(function() drain(p[name](value(v), table.unpack(args))) end))
+    end
+  end
+  for name, args in pairs(base) do sweep(p, name, args) end
+  for name, args in pairs(closers) do
+    local q = pool{name = "hostile-" .. name}
+    sweep(q, name, args)
+    q:terminate()
+  end
+  for _, v in ipairs(values) do  -- fields and tostring
+    check("index " .. v[1], pcall(function() return p[value(v)] end))
+  end
+  check("tostring", pcall(tostring, p))
+  p:close()
+  for name, args in pairs(base) do  -- and once shut down
+    check(name .. " after close", pcall(function() drain(p[name](p, table.unpack(args))) end))
+  end
+  T.eq(#bad, 0, table.concat(bad, "\n"))
+end)
+
 T.test("tide worker --help and bad options", function()
   local code, out = T.run_tide("worker --help", nil)
   T.eq(code, 0); T.match(out, "usage: tide worker %-%-redis URL")
