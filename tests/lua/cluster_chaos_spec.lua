@@ -3,8 +3,8 @@
 -- result reaches the client once), a task that kills every worker that
 -- takes it (WorkerDied after max_deliveries, dead-lettered), and a Redis
 -- restarted mid-map with appendonly yes (nothing lost: clients and workers
--- reconnect). Heartbeats are short (0.1 s) so a stopped worker's task is
--- reclaimed after 10 missed beats, about a second. Ordering goes through
+-- reconnect). Heartbeats are short (cu.BEAT: 0.1 s, 0.5 s under a
+-- sanitizer) so a stopped worker's task is reclaimed after 10 missed beats. Ordering goes through
 -- Redis lists, named pipes and futures, never sleeps.
 local T = require "harness"
 local cluster = require "tide.cluster"
@@ -22,8 +22,8 @@ local function pool(url, opts)
 end
 
 T.test("SIGKILL of a worker mid-task: the task runs elsewhere, each result reaches the client once", function()
-  local w1 <close> = cu.worker{url = URL, queue = "kill", heartbeat = 0.1}
-  local w2 <close> = cu.worker{url = URL, queue = "kill", heartbeat = 0.1}
+  local w1 <close> = cu.worker{url = URL, queue = "kill", heartbeat = cu.BEAT}
+  local w2 <close> = cu.worker{url = URL, queue = "kill", heartbeat = cu.BEAT}
   local p <close> = pool(URL, {queue = "kill"})
   local url = URL
   local function task(i)
@@ -55,8 +55,8 @@ T.test("SIGKILL of a worker mid-task: the task runs elsewhere, each result reach
 end)
 
 T.test("a task that kills every worker taking it fails with WorkerDied after max_deliveries, dead-lettered", function()
-  local w1 <close> = cu.worker{url = URL, queue = "poison", heartbeat = 0.1}
-  local w2 <close> = cu.worker{url = URL, queue = "poison", heartbeat = 0.1}
+  local w1 <close> = cu.worker{url = URL, queue = "poison", heartbeat = cu.BEAT}
+  local w2 <close> = cu.worker{url = URL, queue = "poison", heartbeat = cu.BEAT}
   local p <close> = pool(URL, {queue = "poison", max_deliveries = 1})
   local f = p:submit(function()
     local os_ = require "tide.os"
@@ -73,8 +73,8 @@ end)
 T.test("Redis restarted mid-map with appendonly yes: every result arrives, none twice", function()
   local r2 <close> = cu.redis{appendonly = true}
   local url = r2.url
-  local w1 <close> = cu.worker{url = url, queue = "restart", heartbeat = 0.2}
-  local w2 <close> = cu.worker{url = url, queue = "restart", heartbeat = 0.2}
+  local w1 <close> = cu.worker{url = url, queue = "restart", heartbeat = 2 * cu.BEAT}
+  local w2 <close> = cu.worker{url = url, queue = "restart", heartbeat = 2 * cu.BEAT}
   local p <close> = pool(url, {queue = "restart"})
   -- Tasks 101 and 102 wait on named pipes: each holds one worker, so tasks
   -- 103.. stay in the stream while Redis is down.

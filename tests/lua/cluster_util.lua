@@ -13,6 +13,10 @@ local native = require "tide._cluster"
 local M = {}
 
 M.KEY = "cluster-spec-key-0123456789abcdef"
+-- Seconds between worker heartbeats: a task is reclaimed after 10 missed
+-- beats, which a live but slow worker (under a sanitizer) must not miss.
+M.sanitizer = (os.getenv("TIDE_SANITIZER") or "") ~= ""
+M.BEAT = M.sanitizer and 0.5 or 0.1
 M.tide_bin = os.getenv("TIDE_BIN") or "tide"
 
 local function free_port()
@@ -115,11 +119,11 @@ end
 Worker.__close = Worker.stop
 
 -- Starts `tide worker`. opts: url (required), queue, concurrency (1),
--- heartbeat (0.2), key (M.KEY; false: none), processes, env (extra vars),
+-- heartbeat (2 * M.BEAT), key (M.KEY; false: none), processes, env (extra vars),
 -- args (more arguments).
 function M.worker(opts)
   local args = {M.tide_bin, "worker", "--redis", opts.url, "--queue", opts.queue or "default",
-                "--concurrency", tostring(opts.concurrency or 1), "--heartbeat", tostring(opts.heartbeat or 0.2),
+                "--concurrency", tostring(opts.concurrency or 1), "--heartbeat", tostring(opts.heartbeat or 2 * M.BEAT),
                 "--supervised", tostring(os_.getpid())}
   if opts.processes then args[#args + 1] = "--processes" end
   for _, a in ipairs(opts.args or {}) do args[#args + 1] = a end
