@@ -66,7 +66,10 @@ void retain_function(shm::Offset f) noexcept {
 void release_function(shm::Offset f) noexcept {
   if (!f) return;
   auto* sf = arena().at<StoredFunction>(f);
-  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    shm::tsan_handoff_release();  // the last reference may be dropped (and the block reused here) by a worker process
+    return;
+  }
   shm::free_message(sf->message);
   sf->~StoredFunction();
   arena().free(sf);
