@@ -160,10 +160,10 @@ void WorkerSet::start() {
     if (group.is_error() && group.str.rfind("BUSYGROUP", 0) != 0) group.ok("XGROUP CREATE");
   }
   for (int i = 0; i < s.opt.concurrency; ++i) {
-    s.threads.push_back(Ref<Thread>::make(make_loop(shared_, i), "worker-" + std::to_string(i), false));
+    threads_.push_back(Ref<Thread>::make(make_loop(shared_, i), "worker-" + std::to_string(i), false));
   }
-  s.threads.push_back(Ref<Thread>::make(make_heartbeat(shared_), "heartbeat", false));
-  for (auto& t : s.threads) t->start();
+  threads_.push_back(Ref<Thread>::make(make_heartbeat(shared_), "heartbeat", false));
+  for (auto& t : threads_) t->start();
   log::get().info("worker {}: {} loop(s) on queue '{}' at Redis {}", s.label, s.opt.concurrency, s.opt.queue,
                   s.opt.url.where());
 }
@@ -176,7 +176,7 @@ void WorkerSet::stop(bool now) noexcept {
   }
   if (now && !s.stopping_now.exchange(true)) {
     signal_fd(s.hard_stop);
-    for (auto& t : s.threads) {
+    for (auto& t : threads_) {
       try {
         t->cancel();
       } catch (...) {
@@ -189,7 +189,7 @@ void WorkerSet::stop(bool now) noexcept {
 bool WorkerSet::done() const noexcept { return shared_->finished.load(); }
 
 bool WorkerSet::wait(const Deadline& d) {
-  for (auto& t : shared_->threads)
+  for (auto& t : threads_)
     if (!t->wait(d)) return false;
   return true;
 }

@@ -29,10 +29,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cluster/envelope.hpp"
 #include "cluster/redis_url.hpp"
 #include "core/deadline.hpp"
+#include "core/object.hpp"
+#include "thread/thread.hpp"
 
 namespace tide::cluster {
 
@@ -79,6 +82,7 @@ class WorkerSet {
 
  private:
   std::shared_ptr<WorkerShared> shared_;
+  std::vector<Ref<Thread>> threads_;  // the loops, then the heartbeat (set up by start(), before any stop())
 };
 
 }  // namespace tide::cluster

@@ -33,7 +33,8 @@ struct WorkerShared {
   int loops_left = 0;                 // under m: loops not yet ended
   WaitWord word;                      // bumped when a loop ends or stopping starts
 
-  std::vector<Ref<Thread>> threads;   // the loops, then the heartbeat (set up by start())
+  // The threads themselves belong to the WorkerSet: their bodies hold this
+  // object, so holding them here would be a reference cycle (leaked).
 
   void set_running(int loop, const std::string& id);
   void loop_ended();
