@@ -22,6 +22,7 @@ void register_modules() {
       {"tide._async", luaopen_tide__async},
       {"tide.signal", luaopen_tide_signal},
       {"tide.subprocess", luaopen_tide_subprocess},
+      {"tide._cluster", luaopen_tide__cluster},
   };
   static std::once_flag once;
   std::call_once(once, [] {

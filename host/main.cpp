@@ -19,11 +19,14 @@
 #include "runtime/child_main.hpp"
 #include "runtime/repl.hpp"
 #include "luabase/error.hpp"
+#include "cluster/worker_cli.hpp"
+#include "runtime/cluster_executor.hpp"
 
 namespace {
 
 const char* kUsage =
     "usage: tide [options] [script [args]]\n"
+    "       tide worker --redis URL [options]   (tide.cluster workers; tide worker --help)\n"
     "Available options are:\n"
     "  -e stat   execute string 'stat'\n"
     "  -i        enter interactive mode after executing 'script'\n"
@@ -217,7 +220,7 @@ int main(int argc, char** argv) {
   tide::runtime::install_child_runner();
   // Spawned children run this very binary; so do the children of spawned
   // workers and of the forkserver (a pool task may start processes too).
-  char exe[4096];
+  char exe[4096] = "tide";
   if (ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1); n > 0) {
     exe[n] = '\0';
     tide::process::set_tide_command(exe);
@@ -225,6 +228,14 @@ int main(int argc, char** argv) {
   if (int status; tide::process::run_hidden_mode(argc, argv, status)) {
     std::fflush(nullptr);
     std::_Exit(status);
+  }
+  // `tide worker ...`: tide.cluster's worker command (a script named
+  // "worker" runs as `tide ./worker`).
+  if (argc > 1 && std::strcmp(argv[1], "worker") == 0) {
+    int status = tide::cluster::run_worker_command(argc - 1, argv + 1, tide::runtime::cluster_executor_factory(),
+                                                   tide::runtime::cluster_lua_version(), exe);
+    tide::shutdown_host({});
+    return status;
   }
   Options o;
   if (!parse(argc, argv, o)) return 1;

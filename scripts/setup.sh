@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config lua5.4 liblua5.4-dev
           libspdlog-dev doctest-dev libreadline-dev clang python3 python3-uvloop tmux lua5.3 lua5.1 luarocks
-          lua-luv)
+          lua-luv libhiredis-dev redis-server python3-redis python3-rq python3-celery)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

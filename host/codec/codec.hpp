@@ -21,6 +21,9 @@ namespace tide::codec {
 struct Label {
   const char* label = "value";
   int first_number = 1;
+  // The values leave this machine (tide.cluster): a tide object, which
+  // lives in this machine's shared memory, is a TransferError naming it.
+  bool portable = false;
 };
 
 // Appends the n values at stack slots [first, first+n) to `out`

@@ -263,9 +263,10 @@ void encode_userdata(Enc* e, int idx) {
   lua_State* L = e->L;
   Handle* h = test_handle(L, idx);
   if (!h) fail(e, "cannot transfer a userdata");
-  if (!h->obj) {
+  if (!h->obj || e->label.portable) {
     const char* name = "tide object";
     if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) name = lua_tostring(L, -1);
+    if (h->obj) fail(e, lua_pushfstring(L, "a %s cannot leave this machine (only values cross)", name));
     fail(e, lua_pushfstring(L, "cannot transfer a closed %s", name));
   }
   const void* p = lua_topointer(L, idx);

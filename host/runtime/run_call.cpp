@@ -15,6 +15,7 @@ struct Call {
   const Message* payload;  // the arguments, after the function unless fn
   Message* results;
   bool fn = false;  // the function is the pcall's second argument
+  bool portable = false;
 };
 
 // Runs under lua_pcall: decode, call, encode. Codec failures surface as
@@ -27,7 +28,7 @@ int call_main(lua_State* L) {
   lua_call(L, call->fn ? n : n - 1, LUA_MULTRET);
   int nres = lua_gettop(L);
   protect(L, [&] {
-    codec::encode(L, 1, nres, *call->results, {"return value", 1});
+    codec::encode(L, 1, nres, *call->results, {"return value", 1, call->portable});
     return 0;
   });
   return 0;
@@ -85,9 +86,9 @@ class LuaCall final : public ThreadBody {
 namespace {
 
 // The function (if fn_slot) and the payload run as call_main describes.
-Outcome run(lua_State* L, const Message& payload, int fn_slot) noexcept {
+Outcome run(lua_State* L, const Message& payload, int fn_slot, bool portable) noexcept {
   Outcome out;
-  Call call{&payload, &out.values, fn_slot != 0};
+  Call call{&payload, &out.values, fn_slot != 0, portable};
   int base = lua_gettop(L);
   lua_pushnil(L);  // an error that skips the handler must not show an old traceback
   lua_setfield(L, LUA_REGISTRYINDEX, "tide.traceback");
@@ -116,7 +117,7 @@ Outcome run(lua_State* L, const Message& payload, int fn_slot) noexcept {
   if (lua_getfield(L, LUA_REGISTRYINDEX, "tide.traceback") == LUA_TSTRING) out.traceback = lua_tostring(L, -1);
   lua_pop(L, 1);
   try {
-    codec::encode(L, err, 1, out.values, {"error value", 0});
+    codec::encode(L, err, 1, out.values, {"error value", 0, portable});
   } catch (const std::exception& e) {
     out.values.clear();
     log::get().debug("error value cannot be carried back: {}", e.what());
@@ -127,10 +128,10 @@ Outcome run(lua_State* L, const Message& payload, int fn_slot) noexcept {
 
 }  // namespace
 
-Outcome run_call(lua_State* L, const Message& payload) noexcept { return run(L, payload, 0); }
+Outcome run_call(lua_State* L, const Message& payload) noexcept { return run(L, payload, 0, false); }
 
-Outcome call_function(lua_State* L, int fn, const Message& args) noexcept {
-  return run(L, args, lua_absindex(L, fn));
+Outcome call_function(lua_State* L, int fn, const Message& args, bool portable) noexcept {
+  return run(L, args, lua_absindex(L, fn), portable);
 }
 
 std::unique_ptr<ThreadBody> make_call_body(Message payload) {

@@ -19,6 +19,8 @@ Outcome run_call(lua_State* L, const Message& payload) noexcept;
 
 // The same for the function at stack slot `fn` (left in place) called with
 // the values of `args` (pool tasks, whose function a worker caches).
-Outcome call_function(lua_State* L, int fn, const Message& args) noexcept;
+// `portable`: the results leave this machine (tide.cluster), so tide
+// objects among them are a TransferError.
+Outcome call_function(lua_State* L, int fn, const Message& args, bool portable = false) noexcept;
 
 }  // namespace tide::runtime

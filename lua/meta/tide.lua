@@ -8,6 +8,7 @@
 ---@field queue tide.queue Queues shared by threads and processes (loaded on first use).
 ---@field future tide.future Futures and waiting for many of them (loaded on first use).
 ---@field pool tide.pool Pools of warm workers returning futures (loaded on first use).
+---@field cluster tide.cluster A pool whose workers run on any machine that reaches one Redis (loaded on first use).
 ---@field process tide.process Child processes running Lua functions (loaded on first use).
 ---@field pipe tide.pipe Message pipes between threads and processes (loaded on first use).
 ---@field shared tide.shared Values, arrays and tables in shared memory (loaded on first use).

@@ -26,6 +26,7 @@ local model = gen.parse_tree(source)
 -- entry here, so a new class is checked the day it appears. `done` cleans up.
 local stream_owner  -- the Popen whose stdout the Stream factory hands out
 local async_stream_owner  -- the same for tide.async.subprocess
+local cluster_redis  -- the redis-server the cluster.Pool factory started
 local FACTORIES = {
   {module = "tide", class = "tide.Error", ctor = "error", make = function(m) return m.error("Timeout", "x") end},
   {module = "tide.thread", class = "tide.thread.Thread", ctor = "Thread",
@@ -83,6 +84,18 @@ local FACTORIES = {
   {module = "tide.pool", class = "tide.pool.ProcessPool", ctor = "ProcessPool",
    make = function(m) return m.ProcessPool{workers = 1, start_method = "fork"} end,
    done = function(p) p:shutdown() end},
+  -- A cluster pool needs a Redis to connect to: a real redis-server on a
+  -- free loopback port (tests/lua/cluster_util.lua), stopped with the pool.
+  {module = "tide.cluster", class = "tide.cluster.Pool", ctor = "Pool",
+   make = function(m)
+     local cu = require "cluster_util"
+     cluster_redis = cu.redis()
+     return m.Pool{url = cluster_redis.url, key = cu.KEY}
+   end,
+   done = function(p)
+     p:shutdown()
+     cluster_redis:stop()
+   end},
   {module = "tide.subprocess", class = "tide.subprocess.Popen", ctor = "Popen",
    make = function(m) return m.Popen({"true"}, {stdin = "pipe", stdout = "pipe", stderr = "pipe"}) end,
    done = function(p) p:communicate() end},

@@ -138,6 +138,20 @@ T.test("process_pool_as_completed: ten results as they complete, then the time",
   T.match(l[11], "^Process pool execution in [%d.]+ seconds$")
 end)
 
+T.test("cluster_as_completed: ten results from two tide workers over a real Redis, then the time", function()
+  local cu = require "cluster_util"
+  local redis <close> = cu.redis()
+  local code, out, err = example("cluster_as_completed.lua", redis.url .. " 20000")
+  T.eq(code, 0, err)
+  local l = lines(out)
+  T.eq(#l, 11)
+  local expect = {}
+  for k = 1, 10 do expect[k] = tostring(20000 * k) end
+  table.sort(expect)
+  T.same(sorted(l, 1, 10), expect)
+  T.match(l[11], "^Cluster pool execution in [%d.]+ seconds$")
+end)
+
 T.test("process_pool_demo: the multiprocessing.Pool seed's output", function()
   local code, out, err = example("process_pool_demo.lua")
   T.eq(code, 0, err)

@@ -12,6 +12,7 @@ local LUA_FREE = {
   core = true, wire = true, shm = true, sync = true, thread = true, future = true,
   queue = true, pipe = true, shared_values = true, pool = true, process = true, subprocess = true,
   async = true,
+  cluster = true,
 }
 -- The Lua-aware band, lowest first; each may include the ones below it.
 local LUA_AWARE = {luabase = 1, codec = 2, runtime = 3, bindings = 4, embed = 5, main = 5}
