@@ -9,6 +9,7 @@ local queue = require "tide.queue"
 local shared = require "tide.shared"
 local sync = require "tide.sync"
 local process = require "tide.process"
+local future = require "tide.future"
 local native = require "tide._pool"
 
 local function in_use()
@@ -58,6 +59,23 @@ T.test("a cycle through a queue and a table, and a longer ring of queues, are fr
     p2:put({1, p3})
     p3:put(p1)
   end
+  T.eq(in_use(), base, "arena bytes in use")
+end)
+
+T.test("a future whose result holds a queue holding the future is freed", function()
+  for _ = 1, 2000 do
+    local f, q = future.new(), queue.Queue()
+    q:put(f)
+    f:set_result(q, "more")
+  end
+  local f, q = future.new(), queue.Queue()
+  q:put(f)
+  f:set_result(q)
+  q = nil
+  collectgarbage()
+  collectgarbage()
+  T.eq(f:result():get(), f, "kept while the future's handle lives")
+  f = nil
   T.eq(in_use(), base, "arena bytes in use")
 end)
 
