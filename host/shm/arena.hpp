@@ -59,7 +59,10 @@ class Arena {
   std::int64_t bytes_in_use() const noexcept;
 
   // Held by the cycle collector (shm/cycles.hpp) in whichever process runs
-  // it, so collections never overlap.
+  // it, so collections never overlap. It lives in the arena, shared by the
+  // whole tree: a fork child finds it held at most by a thread of another
+  // process, which releases it; one that died holding it is recovered
+  // (robust).
   RobustMutex& cycle_mutex() const noexcept;
 
   // Slots identifying live owners (processes, threads) for lock ownership.

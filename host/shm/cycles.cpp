@@ -35,9 +35,13 @@ class Collection {
  public:
   explicit Collection(Arena& a) : arena_(a) {}
 
-  // Each entry of `roots` is one reference the caller hands over.
+  // Each entry of `roots` is one reference the caller hands over (to
+  // drop_holds() if this throws: roots_taken() of them are recorded).
   void run(const std::vector<SharedHeader*>& roots) {
-    for (SharedHeader* r : roots) add(r, /*retain=*/false);
+    for (SharedHeader* r : roots) {
+      add(r, /*retain=*/false);
+      ++roots_taken_;
+    }
     discover();
     for (Node& n : nodes_) n.word = n.h->refs.load(std::memory_order_acquire);  // B
     enumerate();                                                                // C
@@ -52,6 +56,8 @@ class Collection {
     free_group(dead);
     drop_holds();
   }
+
+  std::size_t roots_taken() const noexcept { return roots_taken_; }
 
   // On failure part-way: every hold taken so far is dropped.
   void drop_holds() noexcept {
@@ -69,6 +75,7 @@ class Collection {
   };
 
   std::uint32_t add(SharedHeader* h, bool retain) {
+    nodes_.reserve(nodes_.size() + 1);  // so that the index never names a missing node
     auto [it, fresh] = index_.try_emplace(h, static_cast<std::uint32_t>(nodes_.size()));
     if (fresh) nodes_.push_back(Node{h});
     if (retain) retain_shared(h);
@@ -218,6 +225,7 @@ class Collection {
   }
 
   Arena& arena_;
+  std::size_t roots_taken_ = 0;
   std::vector<Node> nodes_;
   std::unordered_map<SharedHeader*, std::uint32_t> index_;
 };
@@ -234,6 +242,7 @@ void drain() noexcept {
       c.run(roots);
     } catch (...) {  // no memory for the collector's lists: give the references back
       c.drop_holds();
+      for (std::size_t i = c.roots_taken(); i < roots.size(); ++i) drop_shared(roots[i]);
     }
   }
   t_collecting = false;
