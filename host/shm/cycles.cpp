@@ -13,9 +13,23 @@ namespace tide::shm {
 
 namespace {
 
-// Per thread (a fork child inherits only the forking thread's, which is
-// empty then: nothing forks from inside a release).
-thread_local std::vector<SharedHeader*> t_pending;  // offered references, owned
+void drain() noexcept;
+
+// Objects walked by a collection from which this thread waits for more
+// roots (see CycleCollector): smaller walks run at once.
+constexpr std::size_t kBigWalk = 256;
+
+// Offered references this thread owns, not yet collected. Collected when
+// the thread ends, too (a thread_local destructor, which runs for every
+// thread that ends, not for _exit: release_process_references flushes).
+// A fork child inherits a copy of the forking thread's, whose references
+// stay the parent's: the child forgets its copy (forget_after_fork).
+struct Pending {
+  std::vector<SharedHeader*> roots;
+  std::size_t threshold = 1;  // collect once this many are pending
+  ~Pending();
+};
+thread_local Pending t_pending;
 thread_local int t_defer = 0;                       // Defer nesting
 thread_local bool t_collecting = false;              // inside drain()
 // While the collector destroys a garbage group: its members, whose
@@ -58,6 +72,9 @@ class Collection {
   }
 
   std::size_t roots_taken() const noexcept { return roots_taken_; }
+  // Objects walked that are still alive (walking garbage costs nothing
+  // extra: each object is freed once).
+  std::size_t live_walked() const noexcept { return nodes_.size() - freed_; }
 
   // On failure part-way: every hold taken so far is dropped.
   void drop_holds() noexcept {
@@ -75,7 +92,8 @@ class Collection {
   };
 
   std::uint32_t add(SharedHeader* h, bool retain) {
-    nodes_.reserve(nodes_.size() + 1);  // so that the index never names a missing node
+    // Room first, so that the index never names a missing node.
+    if (nodes_.size() == nodes_.capacity()) nodes_.reserve(std::max<std::size_t>(16, 2 * nodes_.size()));
     auto [it, fresh] = index_.try_emplace(h, static_cast<std::uint32_t>(nodes_.size()));
     if (fresh) nodes_.push_back(Node{h});
     if (retain) retain_shared(h);
@@ -220,12 +238,14 @@ class Collection {
         continue;
       }
       arena_.free(n.h);
+      ++freed_;
       g_freed.fetch_add(1, std::memory_order_relaxed);
     }
   }
 
   Arena& arena_;
   std::size_t roots_taken_ = 0;
+  std::size_t freed_ = 0;
   std::vector<Node> nodes_;
   std::unordered_map<SharedHeader*, std::uint32_t> index_;
 };
@@ -233,9 +253,10 @@ class Collection {
 void drain() noexcept {
   t_collecting = true;
   Arena& a = Arena::get();
-  while (!t_pending.empty()) {
+  std::size_t walked = 0;
+  while (!t_pending.roots.empty()) {
     std::vector<SharedHeader*> roots;
-    roots.swap(t_pending);
+    roots.swap(t_pending.roots);
     Collection c(a);
     RobustLock lock(a.cycle_mutex());
     try {
@@ -244,8 +265,17 @@ void drain() noexcept {
       c.drop_holds();
       for (std::size_t i = c.roots_taken(); i < roots.size(); ++i) drop_shared(roots[i]);
     }
+    walked += c.live_walked();
   }
+  // A big walk over live objects is not repeated before a quarter as many
+  // roots are pending: building a long chain by prepending to it would walk
+  // it at every step.
+  t_pending.threshold = walked >= kBigWalk ? walked / 4 : 1;
   t_collecting = false;
+}
+
+Pending::~Pending() {
+  if (!roots.empty() && !t_collecting) drain();
 }
 
 }  // namespace
@@ -258,18 +288,27 @@ bool CycleCollector::offer(SharedHeader* h) noexcept {
   if (ref_count(h->refs.load(std::memory_order_acquire)) <= 1) return false;
   if (h->proxies.load(std::memory_order_acquire) != 0) return false;
   try {
-    t_pending.push_back(h);
+    t_pending.roots.push_back(h);
   } catch (...) {
     return false;
   }
-  if (t_defer == 0 && !t_collecting) drain();
+  if (t_defer == 0 && !t_collecting && t_pending.roots.size() >= t_pending.threshold) drain();
   return true;
+}
+
+void CycleCollector::forget_after_fork() noexcept {
+  t_pending.roots.clear();
+  t_pending.threshold = 1;
+}
+
+void CycleCollector::flush() noexcept {
+  if (t_defer == 0 && !t_collecting && !t_pending.roots.empty()) drain();
 }
 
 CycleCollector::Defer::Defer() noexcept { ++t_defer; }
 
 CycleCollector::Defer::~Defer() {
-  if (--t_defer == 0 && !t_collecting && !t_pending.empty()) drain();
+  if (--t_defer == 0 && !t_collecting && t_pending.roots.size() >= t_pending.threshold) drain();
 }
 
 std::uint64_t CycleCollector::freed() noexcept { return g_freed.load(std::memory_order_relaxed); }

@@ -18,7 +18,12 @@
 // reference to this collector instead of dropping it (offer), and the
 // collection runs before the outermost release on this thread returns.
 // Releases made while destroying an object (its items dropping their
-// references) are queued and collected after it (Defer). Every other
+// references) are queued and collected after it (Defer). One exception
+// keeps the cost linear: after a collection that walked a big graph of
+// live objects (256 or more), the thread keeps the next offered references (holding
+// them) until a quarter as many are pending, or the thread ends, or
+// flush() (a child process flushes before it exits); otherwise building a
+// long chain of tables by prepending would walk the chain at every step. Every other
 // release costs one load more than before. Whatever made a group of objects
 // unreachable was the release of its last outside reference, on some
 // member, with no proxy left: that release is offered, so every garbage
@@ -73,6 +78,13 @@ class CycleCollector {
   // traversable object with references left but no proxy); the collection
   // runs now, or when the outermost Defer on this thread ends.
   static bool offer(SharedHeader* h) noexcept;
+
+  // Collects now what this thread has been offered and not collected yet
+  // (see "When a collection is tried").
+  static void flush() noexcept;
+  // In a fork child: the forking thread's pending references belong to the
+  // parent; the child's copy of the list is dropped without releasing them.
+  static void forget_after_fork() noexcept;
 
   // While one exists on this thread, offered references are queued, not
   // collected (an object's destruction in progress).

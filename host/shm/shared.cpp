@@ -115,6 +115,7 @@ void release_process_references() noexcept {
     h->proxies.fetch_sub(1, std::memory_order_acq_rel);
     release_shared(h);
   }
+  CycleCollector::flush();  // _exit runs no thread_local destructor
 }
 
 SharedObject::~SharedObject() {
@@ -142,6 +143,9 @@ void fork_parent() noexcept { pthread_mutex_unlock(&g_live_mutex); }
 // The forking thread locked it in fork_prepare and is the child's only
 // thread: it unlocks (re-initialising instead leaves ThreadSanitizer sure
 // the mutex is held forever, and every later lock an order violation).
-void fork_child() noexcept { pthread_mutex_unlock(&g_live_mutex); }
+void fork_child() noexcept {
+  pthread_mutex_unlock(&g_live_mutex);
+  CycleCollector::forget_after_fork();
+}
 
 }  // namespace tide::shm

@@ -89,6 +89,62 @@ TEST_CASE("a queue put into itself and two tables holding each other are freed w
   CHECK(CycleCollector::freed() == freed + 3000);
 }
 
+TEST_CASE("a ring of 5,000 queues and tables is freed in one collection once its last proxy went") {
+  std::int64_t before = in_use();
+  std::uint64_t freed = CycleCollector::freed();
+  const int n = 5000 / kScale;
+  auto first = Queue::create(Kind::Fifo);
+  {
+    Ref<Queue> prev = first;
+    for (int i = 1; i < n; ++i) {
+      auto t = Table::create();
+      auto q = Queue::create(Kind::Fifo);
+      t->set(sv::key_of_int(i), refs({q.get()}));
+      put(*prev, {t.get()});
+      prev = q;
+    }
+    put(*prev, {first.get()});  // closes the ring
+  }
+  CHECK(CycleCollector::freed() == freed);  // `first` still reaches all of it
+  first = {};
+  // Closing the ring walked it all, alive: this thread now waits for more
+  // roots (or its end, or a flush) before walking that much again.
+  CycleCollector::flush();
+  CHECK(CycleCollector::freed() == freed + 2 * std::uint64_t(n) - 1);
+  CHECK(in_use() == before);
+}
+
+TEST_CASE("a long chain of tables built by prepending is not walked at every step, and is freed") {
+  std::int64_t before = in_use();
+  const int n = 4000 / kScale;
+  {
+    auto head = Table::create();
+    for (int i = 0; i < n; ++i) {
+      auto t = Table::create();
+      t->set(sv::key_of_string("next"), refs({head.get()}));
+      head = t;  // the old head's last proxy: offered, walked only now and then
+    }
+    Message m;
+    REQUIRE(head->get(sv::key_of_string("next"), m));
+    CHECK(first_object<Table>(m)->size() == 1);
+  }
+  // A self-cycle made now may wait for more roots (the last walk was big) ...
+  {
+    auto q = Queue::create(Kind::Fifo);
+    put(*q, {q.get()});
+  }
+  CycleCollector::flush();  // ... until the thread flushes (or ends)
+  CHECK(in_use() == before);
+  // Freeing a big graph leaves nothing live walked: collections run at once again.
+  std::uint64_t freed = CycleCollector::freed();
+  {
+    auto q = Queue::create(Kind::Fifo);
+    put(*q, {q.get()});
+  }
+  CHECK(CycleCollector::freed() == freed + 1);
+  CHECK(in_use() == before);
+}
+
 TEST_CASE("a member held by a proxy keeps the whole cycle and what it refers to") {
   std::int64_t before = in_use();
   auto a = Queue::create(Kind::Lifo);

@@ -136,6 +136,27 @@ T.test("one member held by a live handle keeps the whole cycle", function()
   T.eq(in_use(), base, "arena bytes in use")
 end)
 
+T.test("a long chain of tables with back links, built one node at a time, is freed", function()
+  -- Each node holds the next and the next holds it back: every handle
+  -- dropped while building leaves a cycle reaching the whole chain, which
+  -- is walked only now and then (the cost stays linear), so what is put off
+  -- is collected at the latest on _collect_cycles (or the thread's end).
+  local head = shared.Table()
+  for i = 1, 3000 do
+    local t = shared.Table()
+    t.next, head.prev, t.n = head, t, i
+    head = t
+  end
+  local n, node = 0, head
+  while node do n, node = n + 1, node.next end
+  T.eq(n, 3001)
+  head, node = nil, nil
+  collectgarbage()
+  collectgarbage()
+  native._collect_cycles()
+  T.eq(in_use(), base, "arena bytes in use")
+end)
+
 for _, method in ipairs{"fork", "spawn"} do
   T.test("a cycle shared with a " .. method .. " child lives while the child holds it, and is freed after", function()
     local go, ready = sync.Event(), sync.Event()
