@@ -3,9 +3,9 @@
 // Shared objects count their references (shm/shared.hpp), and arena data
 // holds references too: a queue's items and a shared Table's values are
 // stored messages, each holding one reference to every shared object in
-// it. A queue put into itself, or two tables holding each other, keep each
-// other's counts above zero after every process let go of them, so counting
-// alone would never free them.
+// it (and a completed future's results too). A queue put into itself, or
+// two tables holding each other, keep each other's counts above zero after
+// every process let go of them, so counting alone would never free them.
 //
 // The design: synchronous trial deletion (Bacon and Rajan), made safe
 // against the other threads and processes that use the arena meanwhile.
@@ -13,15 +13,16 @@
 // When a collection is tried. Every object counts, besides its references,
 // the proxies (SharedObject, i.e. handles in any process) that hold it.
 // Only a release of a traversable type (one whose data holds references:
-// Queue, Table; see SharedTypeInfo::traverse) that leaves references but no
-// proxy may have made a cycle unreachable: release_shared hands that
-// reference to this collector instead of dropping it (offer), and the
-// collection runs before the outermost release on this thread returns.
+// Queue, Table, Future; see SharedTypeInfo::traverse) that leaves
+// references but no proxy may have made a cycle unreachable:
+// release_shared hands that reference to this collector instead of dropping
+// it (offer), and the collection runs before the outermost release on this
+// thread returns.
 // Releases made while destroying an object (its items dropping their
 // references) are queued and collected after it (Defer). One exception
 // keeps the cost linear: after a collection that walked a big graph of
-// live objects (256 or more), the thread keeps the next offered references (holding
-// them) until a quarter as many are pending, or the thread ends, or
+// live objects (256 or more), the thread keeps the next offered references
+// (holding them) until a quarter as many are pending, or the thread ends, or
 // flush() (a child process flushes before it exits); otherwise building a
 // long chain of tables by prepending would walk the chain at every step. Every other
 // release costs one load more than before. Whatever made a group of objects
