@@ -33,6 +33,9 @@ shm::Offset store_function(const FunctionBlob& blob) {
   auto* f = new (mem) StoredFunction;
   f->id = blob.cacheable ? next_function_id() : 0;
   f->message = msg;
+  // Handed to worker processes, which may free it and reuse the block
+  // (arena.hpp: hand-offs ThreadSanitizer cannot see).
+  shm::tsan_handoff_release();
   return arena().offset_of(f);
 }
 
