@@ -68,7 +68,10 @@ void retain_function(shm::Offset f) noexcept {
 void release_function(shm::Offset f) noexcept {
   if (!f) return;
   auto* sf = arena().at<StoredFunction>(f);
-  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (sf->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    shm::tsan_handoff_release();  // a worker process may free and reuse it now
+    return;
+  }
   shm::free_message(sf->message);
   sf->~StoredFunction();
   arena().free(sf);

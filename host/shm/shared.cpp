@@ -47,7 +47,10 @@ void release_shared(SharedHeader* h) noexcept {
 void drop_shared(SharedHeader* h) noexcept {
   // Adding 2^32 - 1 takes one from the count and (by the carry) adds one
   // to the version.
-  if (ref_count(h->refs.fetch_add(kRefVersion - 1, std::memory_order_acq_rel)) != 1) return;
+  if (ref_count(h->refs.fetch_add(kRefVersion - 1, std::memory_order_acq_rel)) != 1) {
+    tsan_handoff_release();  // another process may free and reuse the block now
+    return;
+  }
   CycleCollector::Defer defer;  // cycles this destruction leaves are collected after it
   if (const SharedTypeInfo* info = info_for(h->type)) info->destroy(h);
   Arena::get().free(h);
