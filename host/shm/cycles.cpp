@@ -60,12 +60,9 @@ class Collection {
     for (Node& n : nodes_) n.word = n.h->refs.load(std::memory_order_acquire);  // B
     enumerate();                                                                // C
     bool changed = false;                                                       // D
-    for (Node& n : nodes_) changed |= n.h->refs.load(std::memory_order_acquire) != n.word;
-    if (changed) {
-      g_abandoned.fetch_add(1, std::memory_order_relaxed);
-      drop_holds();
-      return;
-    }
+    for (Node& n : nodes_)
+      if (n.h->refs.load(std::memory_order_acquire) != n.word) changed = n.busy = true;
+    if (changed) g_abandoned.fetch_add(1, std::memory_order_relaxed);
     std::vector<std::uint32_t> dead = garbage();
     free_group(dead);
     drop_holds();
@@ -183,8 +180,8 @@ class Collection {
     std::vector<char> live(nodes_.size(), 0);
     std::vector<std::uint32_t> work;
     for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
-      // Below zero cannot happen with a stable snapshot; if it does, keep all.
-      if (outside[i] < 0) return {};
+      // Below zero cannot happen with a stable count; if it does, keep all.
+      if (outside[i] < 0 && !nodes_[i].busy) return {};
       if (outside[i] > 0 || nodes_[i].busy) {
         live[i] = 1;
         work.push_back(i);

@@ -41,17 +41,18 @@
 //  C. Enumerate each traversable object's references again, under its lock
 //     (try-lock only: a busy container is in use by someone holding it, so
 //     it counts as reachable, and a collector never waits for a lock).
-//  D. Read every word again. If any changed, someone retained or released
-//     one of them meanwhile: the collection gives up, and the releaser's own
-//     release (offered) tries again once this one is done. Otherwise every
-//     count held still all through C, and the references C saw are exactly
-//     the ones the arena data holds: an object whose count minus those
-//     references (minus the collector's own holds) is above zero is held
-//     from outside (a proxy, a message in flight, a pool task, a child's
-//     record...), and so is everything it reaches. The rest is garbage.
-//     (Taking an item out of a queue turns its reference into a proxy: a
-//     retain, which changes the word, so a reference cannot move from the
-//     arena to a process unseen.)
+//  D. Read every word again. An object whose word changed was retained or
+//     released meanwhile: someone holds it, so it counts as reachable (and
+//     so does all it refers to). Every other count held still all through
+//     C, so the references C saw into it are references the arena data
+//     holds: an object whose count minus those references (minus the
+//     collector's own holds) is above zero is held from outside (a proxy, a
+//     message in flight, a pool task, a child's record...), and so is
+//     everything it reaches. The rest is garbage. (Taking an item out of a
+//     queue or table turns its references into proxies: retains, which
+//     change the words, so a reference cannot move from the arena to a
+//     process unseen; and whoever took it held the container, which is
+//     then reachable, as is what its items referred to when C saw them.)
 //  E. Free the garbage: destroy each object's data (dropping the references
 //     its items hold, so objects outside the group it referred to are
 //     released as usual), then free the blocks; then drop the collector's
@@ -98,7 +99,7 @@ class CycleCollector {
   };
 
   // For tests: objects this process has freed as garbage cycles, and
-  // collections it gave up because a count changed while it looked.
+  // collections that saw a count change while they looked.
   static std::uint64_t freed() noexcept;
   static std::uint64_t abandoned() noexcept;
 };
