@@ -24,6 +24,7 @@
 #include "thread/host_exit.hpp"
 #include "runtime/state.hpp"
 #include "shm/arena.hpp"
+#include "shm/cycles.hpp"
 #include "shm/owner.hpp"
 #include "support/args.hpp"
 #include "support/outcome.hpp"
@@ -107,6 +108,15 @@ int l_arena_in_use(lua_State* L) {
   return protect(L, [&] {
     lua_pushinteger(L, static_cast<lua_Integer>(shm::Arena::get().bytes_in_use()));
     return 1;
+  });
+}
+
+// Internal: collects now the garbage cycles this thread has put off (after
+// a collection that walked a big live graph, shm/cycles.hpp).
+int l_collect_cycles(lua_State* L) {
+  return protect(L, [&] {
+    shm::CycleCollector::flush();
+    return 0;
   });
 }
 
@@ -293,6 +303,7 @@ const luaL_Reg kFunctions[] = {{"ThreadPool", l_ThreadPool},
                                {"stderr_isatty", l_stderr_isatty},
                                {"_serve", runtime::serve_pool_worker},  // what worker processes run
                                {"_arena_in_use", l_arena_in_use},
+                               {"_collect_cycles", l_collect_cycles},
                                {"_new_array", l_new_array},
                                {nullptr, nullptr}};
 

@@ -283,7 +283,21 @@ void destroy_future(shm::SharedHeader* h) noexcept {
 namespace {
 Object* make_proxy(shm::SharedHeader* h) { return new Future(h); }
 
-const shm::RegisterSharedType kFutureType{shm::SharedType::Future, {destroy_future, make_proxy}};
+// The cycle collector's view (shm/cycles.hpp): the shared objects among a
+// completed future's results (a future whose result holds a queue holding
+// the future). The outcome never changes once published, so no lock is
+// needed; a future not yet completed refers to nothing (whoever is
+// completing it holds it).
+bool traverse(shm::SharedHeader* h, void (*visit)(void*, shm::Offset), void* ctx) noexcept {
+  auto* d = reinterpret_cast<FutureData*>(h);
+  std::uint32_t s = d->state.load(std::memory_order_acquire);
+  if (s != u(CompletionState::Completed) && s != u(CompletionState::Failed)) return true;
+  shm::tsan_handoff_acquire();  // an outcome another process stored
+  if (d->values) shm::visit_message_refs(d->values, visit, ctx);
+  return true;
+}
+
+const shm::RegisterSharedType kFutureType{shm::SharedType::Future, {destroy_future, make_proxy, traverse}};
 }  // namespace
 
 }  // namespace tide::future

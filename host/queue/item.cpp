@@ -123,6 +123,10 @@ void Item::reset() noexcept {
   full_ = false;
 }
 
+shm::Offset slot_stored_message(const Slot& s) noexcept {
+  return s.tag == Slot::kMessage ? slot_offset(s) : 0;
+}
+
 void free_slot(const Slot& s) noexcept {
   if (s.tag == Slot::kBlob)
     arena().free(arena().at<void>(slot_offset(s)));

@@ -80,6 +80,8 @@ class Item {
 
 // Frees what a slot refers to (blob, or stored message and its references).
 void free_slot(const Slot& s) noexcept;
+// The stored message a slot holds, or 0 for an item without objects.
+shm::Offset slot_stored_message(const Slot& s) noexcept;
 // The bytes of a slot without objects (a view into the slot or the arena).
 std::string_view slot_bytes(const Slot& s) noexcept;
 

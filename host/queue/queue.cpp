@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "queue/heap.hpp"
 #include "queue/queue_data.hpp"
+#include "shm/stored_message.hpp"
 
 namespace tide::queue {
 
@@ -203,6 +204,30 @@ void destroy(shm::SharedHeader* h) noexcept {
 
 Object* make_proxy(shm::SharedHeader* h) { return new Queue(h); }
 
+// The cycle collector's view (shm/cycles.hpp): the shared objects the
+// queued items refer to, with both ends locked (put_mutex first), so no
+// item comes or goes meanwhile. Never waits: a busy queue is in use.
+bool traverse(shm::SharedHeader* h, void (*visit)(void*, shm::Offset), void* ctx) noexcept {
+  QueueData* q = queue_data(h);
+  if (!q->put_mutex.try_lock()) return false;
+  bool both = q->two_locks();
+  if (both && !q->get_mutex.try_lock()) {
+    q->put_mutex.unlock();
+    return false;
+  }
+  shm::tsan_handoff_acquire();  // items another process put
+  if (q->ring.load(std::memory_order_relaxed)) {
+    std::uint64_t tail = q->tail.load(std::memory_order_relaxed);
+    for (std::uint64_t pos = q->head.load(std::memory_order_relaxed); pos != tail; ++pos) {
+      const Slot& s = q->kind == Kind::Priority ? q->pentry(pos)->item : *q->slot(pos);
+      if (shm::Offset m = slot_stored_message(s)) shm::visit_message_refs(m, visit, ctx);
+    }
+  }
+  if (both) q->get_mutex.unlock();
+  q->put_mutex.unlock();
+  return true;
+}
+
 }  // namespace
 
 Ref<Queue> Queue::create(Kind kind, std::int64_t maxsize) {
@@ -392,7 +417,7 @@ void Queue::unwatch_room(const shm::Watcher* w) noexcept {
 }
 
 namespace {
-const shm::RegisterSharedType kQueueType{shm::SharedType::Queue, {destroy, make_proxy}};
+const shm::RegisterSharedType kQueueType{shm::SharedType::Queue, {destroy, make_proxy, traverse}};
 }  // namespace
 
 }  // namespace tide::queue

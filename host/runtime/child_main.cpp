@@ -52,7 +52,7 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
     // The record is bytes from another process: process/child_record.hpp
     // checks it.
     Ref<future::Future> f = process::load_child_future(info);
-    shm::release_shared(f->shared_header());
+    f->give_up_reference();
     fut = std::move(f);
     payload = process::load_child_payload(info);
   } catch (const std::exception& e) {
@@ -88,6 +88,10 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
     set_thread_state(nullptr);
     lua_close(L);
   }
+  // Nothing of ours runs any more: what this child still holds (the fork
+  // copies of its parent's handles) must not pin arena objects, garbage
+  // cycles among them, until the whole process tree exits.
+  if (all_done) shm::release_process_references();
   std::fflush(nullptr);
   return code;
 }

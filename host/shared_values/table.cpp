@@ -161,6 +161,27 @@ void destroy(shm::SharedHeader* h) noexcept {
 
 Object* make_proxy(shm::SharedHeader* h) { return new Table(h); }
 
+// The cycle collector's view (shm/cycles.hpp): the shared objects the
+// values refer to, under the table's lock taken without waiting. A table
+// whose lock is held (by anyone, this thread's update() included) is in use
+// by a holder of a proxy, so it reports busy.
+bool traverse(shm::SharedHeader* h, void (*visit)(void*, shm::Offset), void* ctx) noexcept {
+  auto* d = reinterpret_cast<TableData*>(h);
+  std::uint64_t me;
+  try {
+    me = sync::thread_owner();
+  } catch (...) {
+    return false;
+  }
+  if (!d->lock.core.try_lock(me)) return false;
+  shm::tsan_handoff_acquire();  // values another process stored
+  for (std::uint64_t b = 0; b < d->nbuckets; ++b)
+    for (shm::Offset off = d->bucket_array()[b]; off; off = arena().at<Entry>(off)->next)
+      shm::visit_message_refs(arena().at<Entry>(off)->value, visit, ctx);
+  d->lock.core.unlock();
+  return true;
+}
+
 }  // namespace
 
 Ref<Table> Table::create() {
@@ -276,7 +297,7 @@ std::vector<std::pair<std::string, Message>> Table::snapshot() const {
 }
 
 namespace {
-const shm::RegisterSharedType kTableType{shm::SharedType::Table, {destroy, make_proxy}};
+const shm::RegisterSharedType kTableType{shm::SharedType::Table, {destroy, make_proxy, traverse}};
 }  // namespace
 
 }  // namespace tide::shared_values

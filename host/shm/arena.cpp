@@ -73,6 +73,7 @@ struct Arena::Header {
   Offset free_list[kClasses];
   std::atomic<std::int64_t> in_use;
   std::atomic<std::uint32_t> owner_hint;
+  RobustMutex cycle_mutex;  // see Arena::cycle_mutex()
   OwnerSlot owners[kOwnerSlots];
 };
 
@@ -96,6 +97,7 @@ Arena& Arena::get() {
     auto* h = static_cast<Header*>(p);
     h->magic = kMagic;
     h->lock.init();
+    h->cycle_mutex.init();
     h->bump = (sizeof(Header) + 4095) & ~Offset(4095);
     g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
   });
@@ -195,6 +197,8 @@ bool Arena::is_block(Offset off, std::size_t need) const noexcept {
   std::size_t bytes = std::size_t(1) << b->cls;
   return off - sizeof(BlockHeader) + bytes <= size_ && need <= bytes - sizeof(BlockHeader);
 }
+
+RobustMutex& Arena::cycle_mutex() const noexcept { return header()->cycle_mutex; }
 
 std::int64_t Arena::bytes_in_use() const noexcept {
   return header()->in_use.load(std::memory_order_relaxed);

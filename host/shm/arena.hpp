@@ -15,6 +15,8 @@ namespace tide::shm {
 
 using Offset = std::uint64_t;  // 0 is "none"
 
+struct RobustMutex;
+
 class Arena {
  public:
   // The arena of this process tree, created on first call. Throws OSError.
@@ -55,6 +57,13 @@ class Arena {
   std::size_t size() const noexcept { return size_; }
   // Bytes handed out and not yet freed (for leak checks in tests).
   std::int64_t bytes_in_use() const noexcept;
+
+  // Held by the cycle collector (shm/cycles.hpp) in whichever process runs
+  // it, so collections never overlap. It lives in the arena, shared by the
+  // whole tree: a fork child finds it held at most by a thread of another
+  // process, which releases it; one that died holding it is recovered
+  // (robust).
+  RobustMutex& cycle_mutex() const noexcept;
 
   // Slots identifying live owners (processes, threads) for lock ownership.
   // A token is never 0; token_alive() is false once the owner ended or its

@@ -3,8 +3,10 @@
 #include <pthread.h>
 
 #include <mutex>
+#include <vector>
 
 #include "core/error.hpp"
+#include "shm/cycles.hpp"
 
 namespace tide::shm {
 
@@ -33,14 +35,24 @@ RegisterSharedType::RegisterSharedType(SharedType type, SharedTypeInfo info) noe
   g_types[static_cast<std::uint32_t>(type)] = info;
 }
 
-void retain_shared(SharedHeader* h) noexcept { h->refs.fetch_add(1, std::memory_order_relaxed); }
+const SharedTypeInfo* shared_type_info(SharedType t) noexcept { return info_for(t); }
+
+void retain_shared(SharedHeader* h) noexcept { h->refs.fetch_add(kRefVersion + 1, std::memory_order_relaxed); }
 
 void release_shared(SharedHeader* h) noexcept {
-  if (h->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
-    tsan_handoff_release();  // the last reference may be dropped in another process
+  if (CycleCollector::offer(h)) return;
+  drop_shared(h);
+}
+
+void drop_shared(SharedHeader* h) noexcept {
+  // Adding 2^32 - 1 takes one from the count and (by the carry) adds one
+  // to the version.
+  if (ref_count(h->refs.fetch_add(kRefVersion - 1, std::memory_order_acq_rel)) != 1) {
+    tsan_handoff_release();  // another process may free and reuse the block now
     return;
   }
   tsan_handoff_acquire();
+  CycleCollector::Defer defer;  // cycles this destruction leaves are collected after it
   if (const SharedTypeInfo* info = info_for(h->type)) info->destroy(h);
   Arena::get().free(h);
 }
@@ -52,13 +64,14 @@ Ref<Object> proxy_for(Offset offset) {
   auto* h = a.at<SharedHeader>(offset);
   if (h->magic != kSharedMagic) throw Error(ErrorKind::TransferError, "bad shared object reference");
   const SharedTypeInfo* info = info_for(h->type);
-  if (!info || h->refs.load(std::memory_order_acquire) <= 0)
+  if (!info || ref_count(h->refs.load(std::memory_order_acquire)) == 0)
     throw Error(ErrorKind::TransferError, "shared object reference is not live");
   retain_shared(h);
   return Ref<Object>::adopt(info->make_proxy(h));
 }
 
 SharedObject::SharedObject(SharedHeader* header) : header_(header) {
+  header_->proxies.fetch_add(1, std::memory_order_relaxed);
   std::call_once(g_atfork_once, [] { pthread_atfork(fork_prepare, fork_parent, fork_child); });
   pthread_mutex_lock(&g_live_mutex);
   next_ = g_live;
@@ -67,19 +80,66 @@ SharedObject::SharedObject(SharedHeader* header) : header_(header) {
   pthread_mutex_unlock(&g_live_mutex);
 }
 
-SharedObject::~SharedObject() {
-  pthread_mutex_lock(&g_live_mutex);
+void SharedObject::unlink_locked() noexcept {
   if (prev_) prev_->next_ = next_;
   if (next_) next_->prev_ = prev_;
   if (g_live == this) g_live = next_;
+  prev_ = next_ = nullptr;
+}
+
+void SharedObject::give_up_reference() noexcept {
+  if (released_) return;
+  pthread_mutex_lock(&g_live_mutex);
+  unlink_locked();
+  released_ = true;
   pthread_mutex_unlock(&g_live_mutex);
+  header_->proxies.fetch_sub(1, std::memory_order_acq_rel);
+  release_shared(header_);
+}
+
+void release_process_references() noexcept {
+  std::vector<SharedHeader*> held;
+  pthread_mutex_lock(&g_live_mutex);
+  for (SharedObject* p = g_live; p; p = p->next_) {
+    try {
+      held.push_back(p->header_);
+    } catch (...) {  // no memory for the list: keep the rest (as before)
+      break;
+    }
+    p->released_ = true;
+  }
+  // Unlink exactly those marked (all, unless the list could not grow).
+  for (SharedObject* p = g_live; p;) {
+    SharedObject* next = p->next_;
+    if (p->released_) p->unlink_locked();
+    p = next;
+  }
+  pthread_mutex_unlock(&g_live_mutex);
+  for (SharedHeader* h : held) {
+    h->proxies.fetch_sub(1, std::memory_order_acq_rel);
+    release_shared(h);
+  }
+  CycleCollector::flush();  // _exit runs no thread_local destructor
+}
+
+SharedObject::~SharedObject() {
+  if (released_) return;
+  pthread_mutex_lock(&g_live_mutex);
+  unlink_locked();
+  pthread_mutex_unlock(&g_live_mutex);
+  // Before the reference: release_shared then sees whether this was the
+  // last proxy anywhere.
+  header_->proxies.fetch_sub(1, std::memory_order_acq_rel);
   release_shared(header_);
 }
 
 // Held from prepare to parent/child, so no proxy comes or goes mid-fork.
 void fork_prepare() noexcept {
   pthread_mutex_lock(&g_live_mutex);
-  for (SharedObject* p = g_live; p; p = p->next_) retain_shared(p->header_);
+  for (SharedObject* p = g_live; p; p = p->next_) {
+    retain_shared(p->header_);
+    p->header_->proxies.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void fork_parent() noexcept { pthread_mutex_unlock(&g_live_mutex); }
@@ -87,6 +147,9 @@ void fork_parent() noexcept { pthread_mutex_unlock(&g_live_mutex); }
 // The forking thread locked it in fork_prepare and is the child's only
 // thread: it unlocks (re-initialising instead leaves ThreadSanitizer sure
 // the mutex is held forever, and every later lock an order violation).
-void fork_child() noexcept { pthread_mutex_unlock(&g_live_mutex); }
+void fork_child() noexcept {
+  pthread_mutex_unlock(&g_live_mutex);
+  CycleCollector::forget_after_fork();
+}
 
 }  // namespace tide::shm

@@ -69,6 +69,16 @@ Message load_message(Offset stored) {
   return m;
 }
 
+void visit_message_refs(Offset stored, void (*visit)(void* ctx, Offset ref), void* ctx) noexcept {
+  Arena& a = Arena::get();
+  if (!a.is_block(stored, sizeof(Stored))) return;
+  auto* st = a.at<Stored>(stored);
+  if (st->magic != kStoredMagic ||
+      !a.is_block(stored, sizeof(Stored) + std::uint64_t(st->nobjects) * sizeof(Offset)))
+    return;
+  for (std::uint32_t i = 0; i < st->nobjects; ++i) visit(ctx, st->objects()[i]);
+}
+
 void free_message(Offset stored) noexcept {
   if (!stored) return;
   tsan_handoff_acquire();

@@ -21,4 +21,10 @@ Message load_message(Offset stored);
 // Releases the references and frees the stored copy. Offset 0 is ignored.
 void free_message(Offset stored) noexcept;
 
+// Calls visit(ctx, offset) for each shared object the stored message holds
+// a reference to (the cycle collector's traversal; the caller keeps the
+// message from being freed meanwhile). A block that is not a stored
+// message visits nothing.
+void visit_message_refs(Offset stored, void (*visit)(void* ctx, Offset ref), void* ctx) noexcept;
+
 }  // namespace tide::shm
