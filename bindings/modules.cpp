@@ -21,6 +21,7 @@ void register_modules() {
       {"tide.process", luaopen_tide_process},
       {"tide.signal", luaopen_tide_signal},
       {"tide.subprocess", luaopen_tide_subprocess},
+      {"tide.actor", luaopen_tide_actor},
   };
   static std::once_flag once;
   std::call_once(once, [] {

@@ -19,6 +19,7 @@ int luaopen_tide_pipe(lua_State* L);
 int luaopen_tide_process(lua_State* L);
 int luaopen_tide_signal(lua_State* L);
 int luaopen_tide_subprocess(lua_State* L);
+int luaopen_tide_actor(lua_State* L);
 }
 
 namespace tide::bindings {
