@@ -168,7 +168,7 @@ void Core::worker_exited(Thread& self, bool retire, int slot) {
 void Core::break_pool(Outcome cause) {
   // An actor's end is its death (API.md §16): WorkerDied, whatever ended it.
   std::string text = opt.actor ? "actor '" + opt.name + "' is dead: " : "pool '" + opt.name + "' is broken: ";
-  const char* init = opt.actor ? "__init raised: " : "the initializer raised: ";
+  const char* init = opt.actor ? "creating it raised: " : "the initializer raised: ";
   text += cause.failure_kind == ErrorKind::RemoteError ? init + cause.text : cause.text;
   Outcome out = failure(opt.actor ? ErrorKind::WorkerDied : ErrorKind::BrokenPool, text);
   out.values = std::move(cause.values);  // the initializer's error: the cause

@@ -60,6 +60,8 @@ local FACTORIES = {
   {module = "tide.pool", class = "tide.pool.ProcessPool", ctor = "ProcessPool",
    make = function(m) return m.ProcessPool{workers = 1, start_method = "fork"} end,
    done = function(p) p:shutdown() end},
+  {module = "tide.actor", class = "tide.actor.ActorRef", make = function(m) return m.spawn({}) end,
+   done = function(r) require("tide.actor").destroy(r) end},
   {module = "tide.subprocess", class = "tide.subprocess.Popen", ctor = "Popen",
    make = function(m) return m.Popen({"true"}, {stdin = "pipe", stdout = "pipe", stderr = "pipe"}) end,
    done = function(p) p:communicate() end},
