@@ -44,29 +44,37 @@ constexpr const char* kModule = "tide.actor";
 constexpr const char* kSelf = "tide.actor.self";  // registry: the actor's self in its worker state
 
 // ---- the pools of the actors this process spawned ---------------------------
-// Kept (by ActorData address) until destroy() or exit, whoever holds refs:
-// an actor lives until it is destroyed, not until its refs are collected.
-// A fork child inherits the map and never uses it: an ActorRef names its
-// owner's pid, and only the owner looks its pool up. The mutex is ForkSafe
-// (a child finds it free); its sections only insert, find or erase.
+// Kept (with a ref, so the ActorData's address is not reused) until
+// destroy() or exit, whoever else holds refs: an actor lives until it is
+// destroyed, not until its refs are collected. A fork child inherits the
+// map and never uses it: an ActorRef names its owner's pid, and only the
+// owner looks its pool up. The mutex is ForkSafe (a child finds it free);
+// its sections only insert, find or erase (no other lock is taken under
+// it, and no Pool is destroyed under it).
+struct Owned {
+  Ref<ActorRef> ref;
+  Ref<Pool> pool;
+};
 ForkSafeMutex g_owned_m;
-auto* g_owned = new std::unordered_map<const void*, Ref<Pool>>;  // never destroyed (exit uses the pools)
+auto* g_owned = new std::unordered_map<const void*, Owned>;  // never destroyed (exit uses the pools)
 
-void own(const ActorRef& a, Ref<Pool> p) {
+void own(const Ref<ActorRef>& a, const Ref<Pool>& p) {
   std::lock_guard lock(g_owned_m);
-  (*g_owned)[a.shared_header()] = std::move(p);
+  g_owned->emplace(a->shared_header(), Owned{a, p});
 }
 
 // The pool of `a` if this process owns it; `take` also forgets it.
 Ref<Pool> owned_pool(const ActorRef& a, bool take) {
   if (a.owner() != shm::current_pid()) return {};
-  Ref<Pool> p;
-  std::lock_guard lock(g_owned_m);
-  auto it = g_owned->find(a.shared_header());
-  if (it == g_owned->end()) return {};
-  p = it->second;
-  if (take) g_owned->erase(it);
-  return p;
+  Owned o;
+  {
+    std::lock_guard lock(g_owned_m);
+    auto it = g_owned->find(a.shared_header());
+    if (it == g_owned->end()) return {};
+    o = it->second;
+    if (take) g_owned->erase(it);
+  }
+  return o.pool;
 }
 
 std::atomic<int> g_actors{0};  // default names "Actor-N"
@@ -248,7 +256,7 @@ int l_spawn(lua_State* L) {
       o.runner = runtime::runner_factory(std::move(init));
     p = pool_binding::start_pool(std::move(o));
     ref = ActorRef::create(p->shared_part(), p->name(), process, restart);
-    own(*ref, p);
+    own(ref, p);
     Ref<future::Future> ready;
     try {
       ready = ref->call(pool_binding::function_blob(L, 7, box), Message{});
