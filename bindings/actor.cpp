@@ -205,14 +205,12 @@ int l_spawn(lua_State* L) {
                   lua_type(L, -1) == LUA_TSTRING ? s : type_of(L, -1));
     if (!process) raise_error(L, ErrorKind::ArgumentError, "bad argument #3 to 'spawn' (start_method needs where='process')");
   }
-  std::string name;
+  bool named = false;
   if (opt_field(L, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING)
       raise_error(L, ErrorKind::ArgumentError, "bad argument #3 to 'spawn' (name must be a string, got %s)",
                   type_of(L, -1));
-    size_t len;
-    const char* s = lua_tolstring(L, -1, &len);
-    name.assign(s, len);
+    named = lua_rawlen(L, -1) > 0;
   }
   bool restart = false;
   if (opt_field(L, "restart") != LUA_TNIL) {
@@ -221,9 +219,14 @@ int l_spawn(lua_State* L) {
                   type_of(L, -1));
     restart = lua_toboolean(L, -1);
   }
+  // No C++ object with a destructor lives in this frame: everything that
+  // may raise a Lua error runs before protect(), or inside it.
+  // 4: the name; 5..7: the initializer and its arguments; 8: the dispatcher.
   lua_settop(L, 3);
-  if (name.empty()) name = "Actor-" + std::to_string(g_actors.fetch_add(1) + 1);
-  // 4..6: the initializer and its arguments; 7: the dispatcher.
+  if (named)
+    opt_field(L, "name");
+  else
+    lua_pushfstring(L, "Actor-%d", g_actors.fetch_add(1) + 1);
   lua_pushcfunction(L, l_main);
   lua_pushvalue(L, 1);
   if (lua_istable(L, 2))
@@ -231,15 +234,14 @@ int l_spawn(lua_State* L) {
   else
     lua_newtable(L);
   lua_pushcfunction(L, l_dispatch);
-  pool_binding::BlobBox* box = pool_binding::blob_box(L, 7);
+  pool_binding::BlobBox* box = pool_binding::blob_box(L, 8);
   runtime::run_due_callbacks(L);
-  Ref<Pool> p;
-  Ref<ActorRef> ref;
-  Outcome failed;
-  int r = protect(L, [&] {
+  return protect(L, [&] {
+    size_t len;
+    const char* name = lua_tolstring(L, 4, &len);
     pool::Options o;
     o.workers = 1;
-    o.name = name;
+    o.name.assign(name, len);
     o.actor = true;
     o.restart = restart;
     if (process) {
@@ -248,18 +250,18 @@ int l_spawn(lua_State* L) {
     }
     // def and args first, so a TransferError names them as spawn's arguments.
     auto init = std::make_shared<Message>();
-    codec::encode(L, 4, 1, *init, {"initializer", 0});
-    codec::encode(L, 5, 2, *init, {"argument", 1});
+    codec::encode(L, 5, 1, *init, {"initializer", 0});
+    codec::encode(L, 6, 2, *init, {"argument", 1});
     if (process)
-      pool_binding::process_payloads(L, o, 4, 3);
+      pool_binding::process_payloads(L, o, 5, 3);
     else
       o.runner = runtime::runner_factory(std::move(init));
-    p = pool_binding::start_pool(std::move(o));
-    ref = ActorRef::create(p->shared_part(), p->name(), process, restart);
+    Ref<Pool> p = pool_binding::start_pool(std::move(o));
+    Ref<ActorRef> ref = ActorRef::create(p->shared_part(), p->name(), process, restart);
     own(ref, p);
     Ref<future::Future> ready;
     try {
-      ready = ref->call(pool_binding::function_blob(L, 7, box), Message{});
+      ready = ref->call(pool_binding::function_blob(L, 8, box), Message{});
     } catch (const Error& e) {
       if (!p->broken()) throw;  // its worker's __init raised already
     }
@@ -272,16 +274,11 @@ int l_spawn(lua_State* L) {
         return 1;
       }
     }
-    failed = p->broken() ? p->broken_outcome() : std::move(out);
+    // __init or __post_create raised (RemoteError with its error as cause),
+    // or the worker could not start.
+    Outcome failed = p->broken() ? p->broken_outcome() : std::move(out);
     owned_pool(*ref, true);
     p->shutdown(false, false);
-    return 0;
-  });
-  if (r) return r;
-  runtime::run_due_callbacks(L);
-  // __init or __post_create raised (RemoteError with its error as cause),
-  // or the worker could not start.
-  return protect(L, [&] {
     if (!failed.values.empty()) failed.failure_kind = ErrorKind::RemoteError;
     push_failure(L, failed, failed.failure_kind == ErrorKind::RemoteError ? "actor.spawn" : "actor.spawn:");
     return kRaise;
@@ -371,7 +368,7 @@ int ref_getter(lua_State* L) {
   size_t len;
   const char* key = lua_tolstring(L, 2, &len);
   if (std::strcmp(key, "name") == 0) {
-    std::string n = a->name();
+    std::string_view n = a->name_view();
     lua_pushlstring(L, n.data(), n.size());
     return 1;
   }
@@ -389,9 +386,12 @@ int ref_tostring(lua_State* L) {
   Handle* h = check_handle(L, 1, ActorRef::kTypeName);
   if (!h->obj) return sync_binding::push_state(L, "ActorRef", "released");
   auto* a = static_cast<ActorRef*>(h->obj);
-  std::string n = a->name();
+  std::string_view n = a->name_view();
   const char* state = a->alive() ? "alive" : a->dead() ? "dead" : "destroyed";
-  lua_pushfstring(L, "ActorRef '%s' (%s, %s)", n.c_str(), a->is_process() ? "process" : "thread", state);
+  lua_pushliteral(L, "ActorRef '");
+  lua_pushlstring(L, n.data(), n.size());
+  lua_pushfstring(L, "' (%s, %s)", a->is_process() ? "process" : "thread", state);
+  lua_concat(L, 3);
   return 1;
 }
 

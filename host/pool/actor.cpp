@@ -50,10 +50,10 @@ Ref<ActorRef> ActorRef::create(const Ref<PoolShared>& pool, std::string_view nam
   return Ref<ActorRef>::adopt(new ActorRef(&d->header));
 }
 
-std::string ActorRef::name() const {
+std::string_view ActorRef::name_view() const noexcept {
   const ActorData& d = data();
   if (!d.name) return {};
-  return std::string(arena().at<char>(d.name), d.name_len);
+  return std::string_view(arena().at<char>(d.name), d.name_len);
 }
 
 ActorRef::ActorRef(shm::SharedHeader* h) : SharedObject(h) {

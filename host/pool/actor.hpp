@@ -55,7 +55,9 @@ class ActorRef final : public shm::SharedObject {
   explicit ActorRef(shm::SharedHeader* h);
   ActorData& data() const noexcept { return *reinterpret_cast<ActorData*>(shared_header()); }
 
-  std::string name() const;
+  std::string name() const { return std::string(name_view()); }
+  // The name's bytes in the arena, valid while this ref lives.
+  std::string_view name_view() const noexcept;
   bool is_process() const noexcept { return data().process != 0; }
   bool restarts() const noexcept { return data().restart != 0; }
   pid_t owner() const noexcept { return data().owner; }
