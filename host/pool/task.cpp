@@ -33,6 +33,7 @@ shm::Offset store_function(const FunctionBlob& blob) {
   auto* f = new (mem) StoredFunction;
   f->id = blob.cacheable ? next_function_id() : 0;
   f->message = msg;
+  shm::tsan_handoff_release();  // a worker process may free this block and its next user be here
   return arena().offset_of(f);
 }
 
