@@ -176,9 +176,14 @@ void Arena::free(void* p) noexcept {
   b->magic = 0;
   Header* h = header();
   h->in_use.fetch_sub(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
-  RobustLock lock(h->lock);
-  b->next = h->free_list[b->cls];
-  h->free_list[b->cls] = offset_of(b);
+  {
+    RobustLock lock(h->lock);
+    b->next = h->free_list[b->cls];
+    h->free_list[b->cls] = offset_of(b);
+  }
+  // The block's next user may be another process (a worker's result stored
+  // where this thread freed a call's arguments), read here by another thread.
+  tsan_handoff_release();
 }
 
 bool Arena::is_block(Offset off, std::size_t need) const noexcept {
