@@ -23,6 +23,7 @@ void register_modules() {
       {"tide.signal", luaopen_tide_signal},
       {"tide.subprocess", luaopen_tide_subprocess},
       {"tide._cluster", luaopen_tide__cluster},
+      {"tide.actor", luaopen_tide_actor},
   };
   static std::once_flag once;
   std::call_once(once, [] {

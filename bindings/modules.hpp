@@ -21,6 +21,7 @@ int luaopen_tide__async(lua_State* L);
 int luaopen_tide_signal(lua_State* L);
 int luaopen_tide_subprocess(lua_State* L);
 int luaopen_tide__cluster(lua_State* L);
+int luaopen_tide_actor(lua_State* L);
 }
 
 namespace tide::bindings {

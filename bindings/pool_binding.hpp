@@ -41,4 +41,10 @@ Ref<pool::Pool> start_pool(pool::Options options);
 //             max_tasks_per_worker=?, name=?, retries=?, task_timeout=?}
 int l_ProcessPool(lua_State* L);
 
+// Inside protect(): fills `o.process` (the shared part, the init_failure
+// future, and each slot's payload running tide._pool._serve with the
+// initializer at `init` and its ninit - 1 arguments; ninit 0: none). Names
+// the pool if it has no name. Throws TransferError / OSError.
+void process_payloads(lua_State* L, pool::Options& o, int init, int ninit);
+
 }  // namespace tide::pool_binding

@@ -63,6 +63,39 @@ double read_task_timeout(lua_State* L) {
 
 }  // namespace
 
+void process_payloads(lua_State* L, pool::Options& o, int init, int ninit) {
+  // Fails here, not in the first worker's start: spawn and forkserver run
+  // the tide command, which a stock interpreter may not find.
+  if (o.process.method != process::StartMethod::Fork) process::tide_command();
+  if (o.name.empty()) o.name = pool::default_name(pool::WorkerKind::Process);
+  o.process.shared = pool::PoolShared::create(o.workers, o.max_tasks_per_worker);
+  o.process.init_failure = future::Future::create();
+  // serve's fixed arguments, then (per slot) the call: serve, shared,
+  // slot, init_failure, name, initializer and its arguments.
+  int base = lua_gettop(L);
+  push_handle(L, o.process.shared.get());
+  push_handle(L, o.process.init_failure.get());
+  lua_checkstack(L, ninit + 8);
+  for (int slot = 0; slot < o.workers; ++slot) {
+    int first = lua_gettop(L) + 1;
+    lua_pushcfunction(L, runtime::serve_pool_worker);
+    lua_pushvalue(L, base + 1);
+    lua_pushinteger(L, slot);
+    lua_pushvalue(L, base + 2);
+    lua_pushstring(L, o.name.c_str());
+    for (int i = 0; i < ninit; ++i) lua_pushvalue(L, init + i);
+    Message m;
+    codec::encode(L, first, lua_gettop(L) - first + 1, m, {"initializer", 0});
+    for (const Ref<Object>& obj : m.objects)  // what a worker process could not receive
+      if (!dynamic_cast<shm::SharedObject*>(obj.get()))
+        throw Error(ErrorKind::TransferError,
+                    std::string("initializer: a ") + obj->type_name() + " cannot be shared between processes");
+    o.process.payloads.push_back(std::move(m));
+    lua_settop(L, first - 1);
+  }
+  lua_settop(L, base);
+}
+
 int l_ProcessPool(lua_State* L) {
   open_options(L, kProcessPoolOptions);
   pool::Options o;
@@ -77,36 +110,7 @@ int l_ProcessPool(lua_State* L) {
   o.max_tasks_per_worker = static_cast<int>(spec.max_tasks);
   o.name = spec.name;
   return protect(L, [&] {
-    // Fails here, not in the first worker's start: spawn and forkserver run
-    // the tide command, which a stock interpreter may not find.
-    if (o.process.method != process::StartMethod::Fork) process::tide_command();
-    if (o.name.empty()) o.name = pool::default_name(pool::WorkerKind::Process);
-    o.process.shared = pool::PoolShared::create(o.workers, o.max_tasks_per_worker);
-    o.process.init_failure = future::Future::create();
-    // serve's fixed arguments, then (per slot) the call: serve, shared,
-    // slot, init_failure, name, initializer and its arguments.
-    int base = lua_gettop(L);
-    push_handle(L, o.process.shared.get());
-    push_handle(L, o.process.init_failure.get());
-    lua_checkstack(L, spec.ninit + 8);
-    for (int slot = 0; slot < o.workers; ++slot) {
-      int first = lua_gettop(L) + 1;
-      lua_pushcfunction(L, runtime::serve_pool_worker);
-      lua_pushvalue(L, base + 1);
-      lua_pushinteger(L, slot);
-      lua_pushvalue(L, base + 2);
-      lua_pushstring(L, o.name.c_str());
-      for (int i = 0; i < spec.ninit; ++i) lua_pushvalue(L, spec.init + i);
-      Message m;
-      codec::encode(L, first, lua_gettop(L) - first + 1, m, {"initializer", 0});
-      for (const Ref<Object>& obj : m.objects)  // what a worker process could not receive
-        if (!dynamic_cast<shm::SharedObject*>(obj.get()))
-          throw Error(ErrorKind::TransferError,
-                      std::string("initializer: a ") + obj->type_name() + " cannot be shared between processes");
-      o.process.payloads.push_back(std::move(m));
-      lua_settop(L, first - 1);
-    }
-    lua_settop(L, base);
+    process_payloads(L, o, spec.init, spec.ninit);
     push_handle(L, start_pool(std::move(o)).get());
     return 1;
   });

@@ -20,7 +20,7 @@ namespace {
 
 const char* const kSubmodules[] = {"thread", "sync",       "queue",  "future", "pool",
                                    "process", "pipe",      "shared", "subprocess",
-                                   "signal",  "os",        "async",  "log",    "cluster", nullptr};
+                                   "signal",  "os",        "async",  "log",    "cluster", "actor", nullptr};
 
 int l_cpu_count(lua_State* L) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);

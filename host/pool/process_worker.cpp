@@ -13,7 +13,8 @@
 //   Starting     died before it was ready (kMaxStartFailures times in a
 //                row breaks the pool instead of respawning forever);
 //   Idle / Busy  died: the task it held (if any) fails with WorkerDied,
-//                or is queued again (`retries`); replaced.
+//                or is queued again (`retries`); replaced (an actor's
+//                worker only with `restart`: else the pool breaks).
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -212,6 +213,15 @@ void Core::supervise(Thread& self, int slot) {
     Outcome died = failure(ErrorKind::WorkerDied, "failed: " + who + " " + how_ended(code) + " while running it");
     died.has_exitcode = true;
     died.exitcode = code;
+    if (opt.actor && !opt.restart) {
+      // An actor without restart ends with its process: the call it ran
+      // fails, then what is queued (break_pool), and later calls raise.
+      Outcome dead = died;
+      dead.text = who + " " + how_ended(code);
+      held(std::move(died), false);
+      break_pool(std::move(dead));
+      break;
+    }
     if (!held(std::move(died), true))
       log::get().debug("pool '{}': idle {} {}; replacing it", opt.name, who, how_ended(code));
   }

@@ -67,6 +67,10 @@ class TaskRunner {
   // Runs the pool's initializer (if any); Failed breaks the pool.
   virtual Outcome init() noexcept = 0;
   virtual Outcome run(const Task& task) noexcept = 0;
+  // The worker leaves because the pool was shut down (not terminated,
+  // broken or retired): runs what its state registered to run then (an
+  // actor's __pre_destroy, pool/actor.hpp). Errors are logged.
+  virtual void finish() noexcept {}
 };
 
 using RunnerFactory = std::function<std::unique_ptr<TaskRunner>()>;

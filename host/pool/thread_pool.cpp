@@ -129,6 +129,7 @@ void Core::work_loop(Thread& self) {
     return;
   }
   ServeEnd end = serve(*shared, -1, *runner, worker, opt.name);
+  if (end == ServeEnd::Stopped && !terminating() && !WaitContext::current().cancel_requested()) runner->finish();
   runner.reset();  // the worker's Lua state closes on its own thread
   worker_exited(self, end == ServeEnd::Retired, -1);
 }
@@ -165,9 +166,11 @@ void Core::worker_exited(Thread& self, bool retire, int slot) {
 }
 
 void Core::break_pool(Outcome cause) {
-  std::string text = "pool '" + opt.name + "' is broken: ";
-  text += cause.failure_kind == ErrorKind::RemoteError ? "the initializer raised: " + cause.text : cause.text;
-  Outcome out = failure(ErrorKind::BrokenPool, text);
+  // An actor's end is its death (API.md §16): WorkerDied, whatever ended it.
+  std::string text = opt.actor ? "actor '" + opt.name + "' is dead: " : "pool '" + opt.name + "' is broken: ";
+  const char* init = opt.actor ? "creating it raised: " : "the initializer raised: ";
+  text += cause.failure_kind == ErrorKind::RemoteError ? init + cause.text : cause.text;
+  Outcome out = failure(opt.actor ? ErrorKind::WorkerDied : ErrorKind::BrokenPool, text);
   out.values = std::move(cause.values);  // the initializer's error: the cause
   out.traceback = std::move(cause.traceback);
   out.has_exitcode = cause.has_exitcode;  // a worker process that kept dying
@@ -281,22 +284,28 @@ Pool::~Pool() {
   if (core_->pid == shm::current_pid()) core_->stop(false, false);
 }
 
-Ref<Future> Pool::submit(std::shared_ptr<const FunctionBlob> fn, Message args) {
-  Core& c = *core_;
-  if (c.pid != shm::current_pid())
-    throw Error(ErrorKind::BrokenPool, "pool '" + c.opt.name + "' has no workers in this forked process");
+Ref<Future> push_task(PoolShared& shared, bool stored, std::shared_ptr<const FunctionBlob> fn, Message args,
+                      PoolShared::Pushed& pushed) {
   Ref<Future> fut = Future::create();
-  TaskRecord rec = c.opt.kind == WorkerKind::Process ? stored_record(fut, *fn, args)
-                                                      : local_record(Task{fut, std::move(fn), 0, std::move(args)});
-  PoolShared::Pushed r;
+  TaskRecord rec = stored ? stored_record(fut, *fn, args) : local_record(Task{fut, std::move(fn), 0, std::move(args)});
   try {
-    r = c.shared->push(rec);
+    pushed = shared.push(rec);
   } catch (...) {
     close_record(rec);
     throw;
   }
-  if (r == PoolShared::Pushed::Ok) return fut;
+  if (pushed == PoolShared::Pushed::Ok) return fut;
   close_record(rec);
+  return {};
+}
+
+Ref<Future> Pool::submit(std::shared_ptr<const FunctionBlob> fn, Message args) {
+  Core& c = *core_;
+  if (c.pid != shm::current_pid())
+    throw Error(ErrorKind::BrokenPool, "pool '" + c.opt.name + "' has no workers in this forked process");
+  PoolShared::Pushed r;
+  Ref<Future> fut = push_task(*c.shared, c.opt.kind == WorkerKind::Process, std::move(fn), std::move(args), r);
+  if (fut) return fut;
   if (r == PoolShared::Pushed::Broken) throw Error(ErrorKind::BrokenPool, broken_outcome().text);
   throw Error(ErrorKind::InvalidState, "cannot submit to pool '" + c.opt.name + "' after shutdown");
 }
@@ -327,6 +336,7 @@ bool Pool::join(const Deadline& deadline) {
 }
 
 const std::string& Pool::name() const noexcept { return core_->opt.name; }
+Ref<PoolShared> Pool::shared_part() const noexcept { return core_->shared; }
 int Pool::workers() const noexcept { return core_->opt.workers; }
 WorkerKind Pool::kind() const noexcept { return core_->opt.kind; }
 process::StartMethod Pool::start_method() const noexcept { return core_->opt.process.method; }

@@ -70,6 +70,12 @@ struct Options {
   WorkerKind kind = WorkerKind::Thread;
   RunnerFactory runner;    // thread workers
   ProcessOptions process;  // process workers
+  // An actor's pool (pool/actor.hpp): one worker, named "actor 'X'" in
+  // errors, and its end is the actor's: it breaks with WorkerDied (not
+  // BrokenPool), and a worker process that dies is replaced only with
+  // `restart` (otherwise its death breaks the pool, failing what is queued).
+  bool actor = false;
+  bool restart = false;
 };
 
 struct Core;
@@ -100,6 +106,8 @@ class Pool final : public Object {
   bool join(const Deadline& deadline);
 
   const std::string& name() const noexcept;
+  // The part the workers share (what an ActorRef holds to reach them).
+  Ref<PoolShared> shared_part() const noexcept;
   int workers() const noexcept;
   WorkerKind kind() const noexcept;
   process::StartMethod start_method() const noexcept;  // process workers
@@ -117,6 +125,15 @@ class Pool final : public Object {
   explicit Pool(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   std::shared_ptr<Core> core_;
 };
+
+// Queues a task on `shared` (Pool::submit's push, also for a process that
+// holds only the shared part: an ActorRef passed to another process). A
+// Stored record when `stored` (process workers, or a submitter in another
+// process than the workers' threads), else a Local one. Returns the task's
+// future, or null with `pushed` saying why nothing was queued. Throws
+// TransferError / OSError as stored_record does.
+Ref<future::Future> push_task(PoolShared& shared, bool stored, std::shared_ptr<const FunctionBlob> fn, Message args,
+                              PoolShared::Pushed& pushed);
 
 // "ThreadPool-N" / "ProcessPool-N", the next free one of this process.
 std::string default_name(WorkerKind kind);

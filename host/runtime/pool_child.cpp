@@ -99,6 +99,7 @@ int serve_pool_worker(lua_State* L) {
   {
     std::unique_ptr<pool::TaskRunner> runner = borrowed_runner(L);
     end = pool::serve(*shared, static_cast<int>(slot), *runner, worker, pool_name);
+    if (end == pool::ServeEnd::Stopped && !(shared->flags() & (pool::kTerminate | pool::kBroken))) runner->finish();
   }
   s.payload_refs.store(0, std::memory_order_release);
   set_state(s, end == pool::ServeEnd::Retired ? pool::SlotState::Retired : pool::SlotState::Stopped);

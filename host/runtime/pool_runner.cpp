@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "codec/codec.hpp"
+#include "core/log.hpp"
 #include "luabase/protect.hpp"
 #include "runtime/run_call.hpp"
 #include "runtime/signals.hpp"
@@ -124,6 +125,20 @@ class LuaRunner final : public pool::TaskRunner {
     }
     lua_settop(L_, base);
     return out;
+  }
+
+  // The function the state registered under kFinalizer (an actor's
+  // __pre_destroy, bindings/actor.cpp), called once with no arguments.
+  void finish() noexcept override {
+    int base = lua_gettop(L_);
+    if (lua_getfield(L_, LUA_REGISTRYINDEX, kFinalizer) == LUA_TFUNCTION) {
+      lua_pushnil(L_);
+      lua_setfield(L_, LUA_REGISTRYINDEX, kFinalizer);
+      Outcome out = call_function(L_, base + 1, Message{});
+      if (out.state == CompletionState::Failed)
+        log::get().error("{}{}{}", out.text, out.traceback.empty() ? "" : "\n", out.traceback);
+    }
+    lua_settop(L_, base);
   }
 
  private:

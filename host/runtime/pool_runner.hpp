@@ -17,6 +17,10 @@
 
 namespace tide::runtime {
 
+// The registry field a worker state may set to a function its runner's
+// finish() calls when the pool shuts down (an actor's __pre_destroy).
+inline constexpr const char* kFinalizer = "tide.pool.finalizer";
+
 // `initializer`: the function followed by its arguments, or null.
 pool::RunnerFactory runner_factory(std::shared_ptr<const Message> initializer);
 

@@ -87,7 +87,7 @@ class Arena {
 // again looks like a race between the two threads of this process. These
 // mark the hand-offs for it, and are no-ops in every other build: release
 // after writing arena data another process may take over (a stored message,
-// a completed future), acquire before using arena data another process may
+// a completed future, a freed block), acquire before using arena data another process may
 // have written (loading or freeing a stored message, reading a future's
 // outcome, a block the allocator hands out).
 #if defined(__SANITIZE_THREAD__)

@@ -24,7 +24,7 @@ namespace tide::shm {
 
 enum class SharedType : std::uint32_t {
   Lock = 1, RLock, Condition, Semaphore, Event, Barrier,
-  Queue, Value, Array, Table, Future, Pipe, Pool,
+  Queue, Value, Array, Table, Future, Pipe, Pool, Actor,
 };
 
 // Marks a block as a shared object's data, so an offset from a corrupt

@@ -17,6 +17,7 @@
 ---@field os tide.os Python-style `os` process and descriptor calls (loaded on first use).
 ---@field async tide.async Tasks on an event loop that await futures, threads, processes, queues, pipes and descriptors (loaded on first use).
 ---@field log tide.log Logging through the host's logger (loaded on first use).
+---@field actor tide.actor Actors: stateful workers whose methods return futures (loaded on first use).
 local tide = {}
 
 ---The kind of a tide error (`err.kind`); `tide.is_error(err, kind)` tests it.

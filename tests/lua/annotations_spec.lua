@@ -96,6 +96,8 @@ local FACTORIES = {
      p:shutdown()
      cluster_redis:stop()
    end},
+  {module = "tide.actor", class = "tide.actor.ActorRef", make = function(m) return m.spawn({}) end,
+   done = function(r) require("tide.actor").destroy(r) end},
   {module = "tide.subprocess", class = "tide.subprocess.Popen", ctor = "Popen",
    make = function(m) return m.Popen({"true"}, {stdin = "pipe", stdout = "pipe", stderr = "pipe"}) end,
    done = function(p) p:communicate() end},

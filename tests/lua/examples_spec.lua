@@ -37,6 +37,20 @@ T.test("readme_fork: the README's fork example prints 2000", function()
   T.eq(out, "2000\n")
 end)
 
+T.test("xoscar_actor: the xoscar seed's actor, its hooks and calls in mailbox order", function()
+  local code, out, err = example("xoscar_actor.lua")
+  T.eq(code, 0, err)
+  T.eq(out, table.concat({
+    "post_create in a process of its own: args 1,2,1,2",
+    "post_create in the spawner's process: args 3,4,5,6",
+    "UniqueActorName\t6",
+    "sugar\t33",
+    "method_b\t80",
+    "pre_destroy after 3 calls",
+    "pre_destroy after 1 calls",
+    "alive\tfalse", ""}, "\n"))
+end)
+
 local function lines(s)
   local t = {}
   for l in s:gmatch("[^\n]+") do t[#t + 1] = l end
