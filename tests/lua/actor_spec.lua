@@ -331,4 +331,20 @@ T.test("__pre_destroy runs at exit for actors not destroyed (thread and process)
   T.match(out, "bye process\n")
 end)
 
+T.test("calls of thread and process actors are awaited by tide.async tasks", function()
+  local async = require "tide.async"
+  for _, where in ipairs{"thread", "process"} do
+    local r = actor.spawn(Counter, {10}, {where = where})
+    local a, b, c = async.run(function()
+      local first = async.await(r:call("inc", 1))
+      local both = async.gather(r:inc(2), r:inc(3))  -- the mailbox keeps their order
+      return first, both[1], both[2]
+    end)
+    T.eq(a, 11, where)
+    T.eq(b, 13, where)
+    T.eq(c, 16, where)
+    actor.destroy(r)
+  end
+end)
+
 T.done()
