@@ -312,7 +312,9 @@ int l_destroy(lua_State* L) {
 // ---- ActorRef methods ----------------------------------------------------------
 
 // The call of method (at `m`) with the values above it; pushes its Future.
-int push_call(lua_State* L, ActorRef* a, int m, bool tell) {
+// `shown` is the argument number the caller sees for the name (the sugar
+// inserts the name, so its arguments are one lower than on the stack).
+int push_call(lua_State* L, ActorRef* a, int m, bool tell, int shown) {
   size_t len;
   const char* name = check_string(L, m, &len);
   if (len >= 2 && name[0] == '_' && name[1] == '_')
@@ -324,7 +326,7 @@ int push_call(lua_State* L, ActorRef* a, int m, bool tell) {
   pool_binding::BlobBox* box = pool_binding::blob_box(L, fn);
   return protect(L, [&] {
     Message args;
-    codec::encode(L, m, n, args, {"argument", m});
+    codec::encode(L, m, n, args, {"argument", shown});
     Ref<future::Future> fut;
     try {
       fut = a->call(pool_binding::function_blob(L, fn, box), std::move(args));
@@ -342,10 +344,10 @@ int push_call(lua_State* L, ActorRef* a, int m, bool tell) {
 }
 
 // ref:call(method, ...) -> Future
-int m_call(lua_State* L) { return push_call(L, sync_binding::self<ActorRef>(L), 2, false); }
+int m_call(lua_State* L) { return push_call(L, sync_binding::self<ActorRef>(L), 2, false, 2); }
 
 // ref:tell(method, ...): the same call, without its Future.
-int m_tell(lua_State* L) { return push_call(L, sync_binding::self<ActorRef>(L), 2, true); }
+int m_tell(lua_State* L) { return push_call(L, sync_binding::self<ActorRef>(L), 2, true, 2); }
 
 int m_is_alive(lua_State* L) {
   ActorRef* a = sync_binding::self<ActorRef>(L);
@@ -358,7 +360,7 @@ int m_sugar(lua_State* L) {
   ActorRef* a = check_ref(L, 1);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 2);
-  return push_call(L, a, 2, false);
+  return push_call(L, a, 2, false, 1);
 }
 
 // Fields name and where; any other name not starting with "_" is the sugar.

@@ -303,6 +303,8 @@ T.test("bad input: typed errors", function()
   T.raises("ArgumentError", c.call, {}, "get")
   T.raises("ArgumentError", c.inc, {}, 1)
   T.raises("TransferError", "argument 3", c.call, c, "inc", coroutine.create(print))
+  -- The sugar names the argument as its caller counts it (self is 1).
+  T.raises("TransferError", "argument 2:", c.inc, c, coroutine.create(print))
   T.raises("ArgumentError", actor.destroy, {})
   T.eq(c._private, nil)
   actor.destroy(c)
