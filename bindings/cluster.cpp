@@ -23,6 +23,7 @@
 #include "luabase/error.hpp"
 #include "luabase/protect.hpp"
 #include "modules.hpp"
+#include "pool_binding.hpp"
 #include "runtime/done_callbacks.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
@@ -36,7 +37,6 @@ using cluster::Client;
 using namespace sync_binding;
 
 constexpr const char* kModule = "tide.cluster";            // defines the handle type (with the Lua methods)
-constexpr const char* kFnBytes = "tide.cluster.fn_bytes";  // weak fn -> encoded bytes
 constexpr const char* kRedisMeta = "tide.cluster.Redis";
 
 const char* const kPoolOptions[] = {"url", "queue", "key", "key_file", "max_deliveries", "name", "connect_timeout", nullptr};
@@ -113,64 +113,17 @@ int l_Pool(lua_State* L) {
 
 // ---- methods -------------------------------------------------------------------
 
-// True for a C function or a Lua function whose upvalues are all the
-// global table: its encoding never changes, so it is kept.
-bool cacheable(lua_State* L, int fn) {
-  if (lua_iscfunction(L, fn)) return true;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-  const void* globals = lua_topointer(L, -1);
-  lua_pop(L, 1);
-  for (int i = 1; lua_getupvalue(L, fn, i); ++i) {
-    bool g = lua_type(L, -1) == LUA_TTABLE && lua_topointer(L, -1) == globals;
-    lua_pop(L, 1);
-    if (!g) return false;
-  }
-  return true;
-}
-
-// Pushes the weak cache table fn -> bytes (created if missing).
-void push_fn_cache(lua_State* L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, kFnBytes) == LUA_TTABLE) return;
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, kFnBytes);
-}
-
 // submit(fn, ...) -> Future
 int m_submit(lua_State* L) {
   Client* c = self<Client>(L);
   check_function(L, 2);
   runtime::run_due_callbacks(L);
   int nargs = lua_gettop(L) - 2;
-  bool keep = cacheable(L, 2);
-  int cached = 0;  // stack slot of the cached bytes, if any
-  if (keep) {
-    push_fn_cache(L);
-    lua_pushvalue(L, 2);
-    if (lua_rawget(L, -2) == LUA_TSTRING) cached = lua_gettop(L);
-  }
+  pool_binding::BlobBox* box = pool_binding::blob_box(L, 2);  // the pools' function cache
   return protect(L, [&] {
-    std::string fn;
-    if (cached) {
-      size_t n;
-      const char* p = lua_tolstring(L, cached, &n);
-      fn.assign(p, n);
-    } else {
-      Message m;
-      codec::encode(L, 2, 1, m, {"function", 0, true});
-      fn = std::move(m.bytes);
-      if (keep) {  // cache table, nil on the stack: remember the bytes
-        lua_pop(L, 1);
-        lua_pushvalue(L, 2);
-        lua_pushlstring(L, fn.data(), fn.size());
-        lua_rawset(L, -3);
-      }
-    }
+    std::shared_ptr<const pool::FunctionBlob> blob = pool_binding::function_blob(L, 2, box, true);
+    std::string fn = blob->message.bytes;
+    bool keep = blob->cacheable;
     Message args;
     codec::encode(L, 3, nargs, args, {"argument", 1, true});
     Ref<future::Future> f = c->submit(std::move(fn), keep, std::move(args.bytes), nargs);

@@ -30,9 +30,12 @@ PoolSpec read_spec(lua_State* L, lua_Integer max_workers);
 // raise, holds no C++ object): fn's cache box, made empty if new, or
 // nullptr when fn is not cacheable. function_blob (inside protect(), may
 // throw TransferError): the blob to submit, encoded once per box.
+// `portable` (tide.cluster): the function leaves this machine, so a tide
+// object among its upvalues is a TransferError. A cached function has no
+// upvalue but the globals, so its blob is the same either way.
 struct BlobBox;
 BlobBox* blob_box(lua_State* L, int fn);
-std::shared_ptr<const pool::FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box);
+std::shared_ptr<const pool::FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box, bool portable = false);
 
 // Registers the exit hooks (in the order pools need), then creates.
 Ref<pool::Pool> start_pool(pool::Options options);

@@ -125,9 +125,9 @@ BlobBox* box_for(lua_State* L, int fn) {
   return box;
 }
 
-std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool cacheable) {
+std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool cacheable, bool portable) {
   auto blob = std::make_shared<FunctionBlob>();
-  codec::encode(L, fn, 1, blob->message, {"function", 0});
+  codec::encode(L, fn, 1, blob->message, {"function", 0, portable});
   blob->cacheable = cacheable;
   return blob;
 }
@@ -136,9 +136,9 @@ std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool c
 
 BlobBox* blob_box(lua_State* L, int fn) { return box_for(L, fn); }
 
-std::shared_ptr<const FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box) {
-  if (!box) return encode_function(L, fn, false);
-  if (!box->blob) box->blob = encode_function(L, fn, true);
+std::shared_ptr<const FunctionBlob> function_blob(lua_State* L, int fn, BlobBox* box, bool portable) {
+  if (!box) return encode_function(L, fn, false, portable);
+  if (!box->blob) box->blob = encode_function(L, fn, true, portable);
   return box->blob;
 }
 
