@@ -124,6 +124,28 @@ function T.wait_blocked(t)
   fail("thread " .. t.name .. " never blocked", 2)
 end
 
+-- The pids of `pids` still alive (not gone, not a zombie) after waiting up
+-- to `seconds` for them to end. A hang detector, not an ordering sleep.
+function T.still_alive(pids, seconds)
+  local tide = require "tide"
+  local function alive(pid)
+    local f = io.open("/proc/" .. pid .. "/stat")
+    if not f then return false end
+    local stat = f:read("a")
+    f:close()
+    return stat:match("%) (%a)") ~= "Z"
+  end
+  local deadline = tide.monotonic() + seconds
+  local left
+  repeat
+    left = {}
+    for _, pid in ipairs(pids) do if alive(pid) then left[#left + 1] = pid end end
+    if #left == 0 then break end
+    tide.sleep(0.01)
+  until tide.monotonic() > deadline
+  return left
+end
+
 -- Forks (tide.os.fork); the child runs fn and exits with its result code
 -- (99 if it raised). Returns the child's pid.
 function T.fork(fn)

@@ -228,21 +228,7 @@ for _, m in ipairs(METHODS) do
     local pids = {}
     for pid in out:gmatch("%d+") do pids[#pids + 1] = tonumber(pid) end
     T.eq(#pids, 4, out)
-    local function alive(pid)
-      local s = io.open("/proc/" .. pid .. "/stat")
-      if not s then return false end
-      local stat = s:read("a"); s:close()
-      return stat:match("%) (%a)") ~= "Z"
-    end
-    -- A deadline for a hang detector, not an ordering sleep.
-    local deadline = tide.monotonic() + 1
-    local left
-    repeat
-      left = {}
-      for _, pid in ipairs(pids) do if alive(pid) then left[#left + 1] = pid end end
-      if #left == 0 then break end
-      tide.sleep(0.01)
-    until tide.monotonic() > deadline
+    local left = T.still_alive(pids, 1)
     T.eq(#left, 0, "children (or the forkserver) still alive: " .. table.concat(left, " "))
   end)
 end
