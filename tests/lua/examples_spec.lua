@@ -140,16 +140,22 @@ T.test("evaluate_item: the thread pool, the process pool and the loop compute th
   T.match(l[34], "^Speedup on %d+ cores: thread pool x[%d.]+, process pool x[%d.]+$")
 end)
 
-T.test("process_pool_as_completed: ten results as they complete, then the time", function()
-  local code, out, err = example("process_pool_as_completed.lua", "20000")
-  T.eq(code, 0, err)
+-- The as_completed seed's output for n = 20000: the ten results 20000 * k
+-- in any order, then "<kind> pool execution in S seconds".
+local function as_completed_output(out, kind)
   local l = lines(out)
   T.eq(#l, 11)
   local expect = {}
   for k = 1, 10 do expect[k] = tostring(20000 * k) end
   table.sort(expect)
   T.same(sorted(l, 1, 10), expect)
-  T.match(l[11], "^Process pool execution in [%d.]+ seconds$")
+  T.match(l[11], "^" .. kind .. " pool execution in [%d.]+ seconds$")
+end
+
+T.test("process_pool_as_completed: ten results as they complete, then the time", function()
+  local code, out, err = example("process_pool_as_completed.lua", "20000")
+  T.eq(code, 0, err)
+  as_completed_output(out, "Process")
 end)
 
 T.test("cluster_as_completed: ten results from two tide workers over a real Redis, then the time", function()
@@ -157,13 +163,7 @@ T.test("cluster_as_completed: ten results from two tide workers over a real Redi
   local redis <close> = cu.redis()
   local code, out, err = example("cluster_as_completed.lua", redis.url .. " 20000")
   T.eq(code, 0, err)
-  local l = lines(out)
-  T.eq(#l, 11)
-  local expect = {}
-  for k = 1, 10 do expect[k] = tostring(20000 * k) end
-  table.sort(expect)
-  T.same(sorted(l, 1, 10), expect)
-  T.match(l[11], "^Cluster pool execution in [%d.]+ seconds$")
+  as_completed_output(out, "Cluster")
 end)
 
 T.test("process_pool_demo: the multiprocessing.Pool seed's output", function()
