@@ -1,5 +1,6 @@
 // The root module `tide` (API.md §1): core functions, and the submodules
 // loaded lazily on first access (tide.thread -> require "tide.thread").
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -86,6 +87,25 @@ int root_index(lua_State* L) {
   return 0;
 }
 
+// tide._counters() -> {futex_wait=, futex_wake=, minflt=, majflt=}: this
+// process's futex system calls and page faults so far (benchmarks report
+// them per item; getrusage's RUSAGE_SELF covers every thread).
+int l_counters(lua_State* L) {
+  FutexCounts f = futex_counts();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  lua_createtable(L, 0, 4);
+  auto set = [L](const char* k, std::uint64_t v) {
+    lua_pushinteger(L, static_cast<lua_Integer>(v));
+    lua_setfield(L, -2, k);
+  };
+  set("futex_wait", f.waits);
+  set("futex_wake", f.wakes);
+  set("minflt", static_cast<std::uint64_t>(ru.ru_minflt));
+  set("majflt", static_cast<std::uint64_t>(ru.ru_majflt));
+  return 1;
+}
+
 // Registered in the registry of a stock interpreter's state: lua_close
 // joins the threads still running, as the `tide` command does at exit.
 int close_sentinel_gc(lua_State*) {
@@ -96,6 +116,7 @@ int close_sentinel_gc(lua_State*) {
 const luaL_Reg kFunctions[] = {{"cpu_count", l_cpu_count}, {"sleep", l_sleep},
                                {"monotonic", l_monotonic}, {"is_error", l_is_error},
                                {"error", l_error},         {"_check_options", l_check_options},
+                               {"_counters", l_counters},
                                {nullptr, nullptr}};
 
 }  // namespace

@@ -20,10 +20,15 @@ namespace {
 
 // Shared (not FUTEX_PRIVATE) operations, so the same word works when it
 // lives in memory mapped by several processes.
+std::atomic<std::uint64_t> g_futex_waits{0};
+std::atomic<std::uint64_t> g_futex_wakes{0};
+
 long futex_wait_abs(std::atomic<std::uint32_t>* addr, std::uint32_t val, const timespec* abs) {
+  g_futex_waits.fetch_add(1, std::memory_order_relaxed);
   return syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, val, abs, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
 void futex_wake(std::atomic<std::uint32_t>* addr, int n) {
+  g_futex_wakes.fetch_add(1, std::memory_order_relaxed);
   syscall(SYS_futex, addr, FUTEX_WAKE, n, nullptr, nullptr, 0);
 }
 
@@ -63,6 +68,10 @@ void WaitWord::notify_all() noexcept {
 void WaitWord::notify_one() noexcept {
   seq.fetch_add(1, std::memory_order_seq_cst);
   if (waiters.load(std::memory_order_seq_cst) != 0) futex_wake(&seq, 1);
+}
+
+FutexCounts futex_counts() noexcept {
+  return {g_futex_waits.load(std::memory_order_relaxed), g_futex_wakes.load(std::memory_order_relaxed)};
 }
 
 WaitContext& WaitContext::current() noexcept { return t_context; }

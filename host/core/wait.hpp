@@ -25,6 +25,13 @@ struct WaitWord {
   void notify_one() noexcept;
 };
 
+// How many futex wait and wake system calls this process has made (all
+// threads): the benchmarks report wake system calls per item with it.
+struct FutexCounts {
+  std::uint64_t waits, wakes;
+};
+FutexCounts futex_counts() noexcept;
+
 // Per-OS-thread cancellation/interrupt state.
 class WaitContext {
  public:

@@ -87,4 +87,16 @@ function tide.error(kind, message) end
 ---@return table? opts The options, unchanged.
 function tide._check_options(opts, n, fname, accepted) end
 
+---What `tide._counters()` returns.
+---@class tide.Counters
+---@field futex_wait integer Futex wait system calls this process has made.
+---@field futex_wake integer Futex wake system calls this process has made.
+---@field minflt integer Minor page faults of this process (getrusage).
+---@field majflt integer Major page faults of this process.
+
+---Internal (for the benchmarks in scripts/bench): this process's futex system calls and page faults so far, all threads together.
+---@private
+---@return tide.Counters counts
+function tide._counters() end
+
 return tide
