@@ -110,21 +110,15 @@ PoolShared::Pushed PoolShared::push(const TaskRecord& r, bool requeue) {
     ++d.tail;
     d.queued.store(d.tail - head, std::memory_order_relaxed);
   }
-  // A worker counted in `spinning` will find the record without a wake-up.
-  if (d.spinning.load() < d.queued.load(std::memory_order_relaxed)) d.work.notify_one();
+  d.work.notify_one();
   return Pushed::Ok;
 }
 
 std::optional<TaskRecord> PoolShared::take(int slot) {
   PoolData& d = data();
   std::optional<TaskRecord> t;
-  // While this worker is counted in `spinning`, push() leaves the record to
-  // it and wakes nobody. It stops counting under the lock when it takes a
-  // record (so a record queued after that wakes another worker), and before
-  // it sleeps, re-checking the queue after that (push reads `spinning` after
-  // queueing), so no record is left waiting while a worker sleeps.
-  bool counted = true;
-  d.spinning.fetch_add(1);
+  // True when this worker is done waiting: it took a record, or the pool
+  // stopped for it.
   auto grab = [&] {
     Lock lock(*this);
     std::uint64_t head = d.head.load(std::memory_order_relaxed);
@@ -142,31 +136,24 @@ std::optional<TaskRecord> PoolShared::take(int slot) {
       }
       d.head.store(head + 1, std::memory_order_release);  // the commit
       d.queued.store(d.tail - head - 1, std::memory_order_relaxed);
-      if (counted) d.spinning.fetch_sub(1);
-      counted = false;
       return true;
     }
     return f != 0;
   };
-  if (d.queued.load(std::memory_order_relaxed) == 0)
-    d.spin.spin([&] {
-      return d.queued.load(std::memory_order_relaxed) > 0 || d.flags.load(std::memory_order_relaxed) != 0;
-    });
+  auto ready = [&] {
+    return d.queued.load(std::memory_order_relaxed) > 0 || d.flags.load(std::memory_order_relaxed) != 0;
+  };
+  bool waited = false;
   try {
-    for (;;) {
-      std::uint32_t seen = d.work.seq.load(std::memory_order_acquire);
-      if (grab()) break;
-      d.spinning.fetch_sub(1);
-      counted = false;
-      if (grab()) break;
-      wait_seq(d.work, seen, Deadline::never());
-      d.spinning.fetch_add(1);
-      counted = true;
+    while (!grab()) {
+      waited = true;
+      d.work.wait(Deadline::never(), ready);
     }
   } catch (const Error&) {
     // Cancelled: terminate() stops idle thread workers this way.
   }
-  if (counted) d.spinning.fetch_sub(1);
+  // The baton: a push that found a wake-up already on its way woke nobody.
+  if (t && waited && d.queued.load(std::memory_order_relaxed) > 0) d.work.pass_on();
   return t;
 }
 

@@ -23,8 +23,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/spin.hpp"
-#include "core/wait.hpp"
+#include "core/wait_point.hpp"
 #include "shm/robust_mutex.hpp"
 #include "shm/shared.hpp"
 
@@ -92,13 +91,11 @@ struct PoolData {
   std::uint32_t cap_log2 = 0;   // under m
   std::atomic<std::uint32_t> flags{0};  // written under m; read anywhere
 
-  // Read without the lock by idle workers spinning before they sleep, so a
-  // submitter wakes nobody (no system call) while a worker spins.
+  // Read without the lock by idle workers spinning before they sleep; a
+  // submitter wakes nobody (no system call) while none sleeps.
   char pad1_[64] = {};
   std::atomic<std::uint64_t> queued{0};
-  std::atomic<std::uint64_t> spinning{0};  // idle workers not (yet) asleep
-  WaitWord work;                           // a task was queued, or flags changed
-  AdaptiveSpin spin;
+  WaitPoint work;  // a task was queued, or flags changed (core/wait_point.hpp)
 
   PoolData() noexcept { header.type = shm::SharedType::Pool; }
 };

@@ -17,36 +17,16 @@ namespace {
 constexpr std::uint64_t kInitialCapacity = 16;
 // An empty ring bigger than this is given back to the arena.
 constexpr std::uint64_t kShrinkAbove = 1 << 16;
-// Waits (spin, then the one wait mechanism: deadline, cancellation, SIGINT)
-// until pred(), announced on `wp` (see WaitPoint). A waiter that leaves by
-// Cancelled / Interrupted may have consumed a notify_one meant for someone
-// else: it passes it on.
-template <class Pred>
-bool block_until(WaitPoint& wp, const Deadline& d, Pred&& pred) {
-  // A producer and a consumer at the same pace would otherwise pay a futex
-  // wake and a context switch per item.
-  if (wp.spin.spin(pred)) return true;
-  wp.announce();
-  struct Leave {
-    WaitPoint& wp;
-    ~Leave() { wp.withdraw(); }
-  } leave{wp};
-  try {
-    return wait_until(wp.word, d, pred);
-  } catch (...) {
-    wp.word.notify_one();
-    throw;
-  }
-}
-
 // With `lk` holding `m`: unless ready(), waits for it with `m` released.
-// False at the deadline. The caller re-checks under the lock.
+// False at the deadline. The caller re-checks under the lock. Sets
+// `waited` when it slept: the caller then passes the baton (WaitPoint).
 template <class Ready>
-bool wait_ready(RobustLock& lk, RobustMutex& m, WaitPoint& w, const Deadline& d, Ready&& ready) {
+bool wait_ready(RobustLock& lk, RobustMutex& m, WaitPoint& w, const Deadline& d, bool& waited, Ready&& ready) {
   if (ready()) return true;
   if (d.passed()) return false;
   lk.unlock();
-  bool ok = block_until(w, d, ready);
+  waited = true;
+  bool ok = w.wait(d, ready);
   lk.relock(m);
   return ok;
 }
@@ -161,25 +141,39 @@ std::uint64_t take_front(QueueData* q, Slot* out, std::uint64_t max) noexcept {
 }
 
 // With `lk` holding put_mutex: waits until the queue has room. False at
-// the deadline; throws Closed.
-bool wait_room(RobustLock& lk, QueueData* q, const Deadline& d) {
+// the deadline; throws Closed. Sets `waited` if it had to wait.
+bool wait_room(RobustLock& lk, QueueData* q, const Deadline& d, bool& waited) {
   auto ready = [q] { return !q->is_full() || q->closed.load(std::memory_order_relaxed); };
   for (;;) {
     if (q->closed.load(std::memory_order_relaxed)) throw Error(ErrorKind::Closed, "put to a closed queue");
     if (q->has_room_locked()) return true;
-    if (!wait_ready(lk, q->put_mutex, q->not_full, d, ready) && !ready()) return false;
+    if (!wait_ready(lk, q->put_mutex, q->not_full, d, waited, ready) && !ready()) return false;
   }
 }
 
 // With `lk` holding the item mutex: waits until the queue has an item.
-// Throws Empty at the deadline, Closed when closed and drained.
-void wait_item(RobustLock& lk, QueueData* q, const Deadline& d) {
+// Throws Empty at the deadline, Closed when closed and drained. Sets
+// `waited` if it had to wait.
+void wait_item(RobustLock& lk, QueueData* q, const Deadline& d, bool& waited) {
   auto ready = [q] { return q->count() != 0 || q->closed.load(std::memory_order_relaxed); };
   while (!q->has_item_locked()) {
     if (q->closed.load(std::memory_order_relaxed)) throw Error(ErrorKind::Closed, "get from a closed queue");
-    if (!wait_ready(lk, q->item_mutex(), q->not_empty, d, ready) && !ready())
+    if (!wait_ready(lk, q->item_mutex(), q->not_empty, d, waited, ready) && !ready())
       throw Error(ErrorKind::Empty, "the queue is empty");
   }
+}
+
+// After a put: a putter that slept for room and sees room left wakes the
+// next putter waiting for room (the baton, core/wait_point.hpp).
+void pass_room_on(QueueData* q, bool waited) noexcept {
+  if (waited && !q->is_full()) q->not_full.pass_on();
+}
+
+// After a get took items: room for a waiting putter, and the baton to the
+// next sleeping getter if this one slept and items are left.
+void took(QueueData* q, bool waited) noexcept {
+  if (q->maxsize > 0) q->not_full.notify_one();
+  if (waited && q->count() != 0) q->not_empty.pass_on();
 }
 
 void destroy(shm::SharedHeader* h) noexcept {
@@ -261,14 +255,16 @@ std::uint32_t Queue::waiting_getters() const noexcept {
 
 void Queue::put(Item&& item, const Deadline& d) {
   QueueData* q = data();
+  bool waited = false;
   {
     RobustLock lk(q->put_mutex);
-    if (!wait_room(lk, q, d)) throw Error(ErrorKind::Full, "the queue is full");
+    if (!wait_room(lk, q, d, waited)) throw Error(ErrorKind::Full, "the queue is full");
     insert_slot(q, item.slot_view(), item.key());
     item.release_slot();
     q->notify_watchers();
   }
   q->not_empty.notify_one();
+  pass_room_on(q, waited);
 }
 
 std::size_t Queue::put_many(ItemBatch& batch, const Deadline& d) {
@@ -276,13 +272,15 @@ std::size_t Queue::put_many(ItemBatch& batch, const Deadline& d) {
   std::size_t done = 0;
   while (batch.size() > 0) {
     std::uint64_t added = 0;
+    bool waited = false;
+    // One wake-up however many went in: each woken getter passes the baton.
     auto wake = [&] {
-      if (added == 1) q->not_empty.notify_one();
-      if (added > 1) q->not_empty.notify_all();
+      if (added > 0) q->not_empty.notify_one();
+      pass_room_on(q, waited);
     };
     try {
       RobustLock lk(q->put_mutex);
-      if (!wait_room(lk, q, d)) return done;
+      if (!wait_room(lk, q, d, waited)) return done;
       std::uint64_t n = std::min<std::uint64_t>(batch.size(), q->room_locked());
       if (q->kind == Kind::Priority) {
         for (; added < n; ++added) {
@@ -308,13 +306,14 @@ std::size_t Queue::put_many(ItemBatch& batch, const Deadline& d) {
 Item Queue::get(const Deadline& d) {
   QueueData* q = data();
   Slot s;
+  bool waited = false;
   {
     RobustLock lk(q->item_mutex());
-    wait_item(lk, q, d);
+    wait_item(lk, q, d, waited);
     s = take_locked(q);
     q->notify_room_watchers();
   }
-  if (q->maxsize > 0) q->not_full.notify_one();
+  took(q, waited);
   return Item::adopt(s);
 }
 
@@ -326,9 +325,10 @@ void Queue::get_many(ItemBatch& out, std::size_t max, const Deadline& d) {
   Slot* dst = out.tail_space();
   QueueData* q = data();
   std::size_t taken = 0;
+  bool waited = false;
   {
     RobustLock lk(q->item_mutex());
-    wait_item(lk, q, d);
+    wait_item(lk, q, d, waited);
     if (q->two_locks()) {
       taken = take_front(q, dst, room);
     } else {
@@ -337,12 +337,7 @@ void Queue::get_many(ItemBatch& out, std::size_t max, const Deadline& d) {
     q->notify_room_watchers();
   }
   out.appended(taken);
-  if (q->maxsize > 0) {
-    if (taken == 1)
-      q->not_full.notify_one();
-    else
-      q->not_full.notify_all();
-  }
+  took(q, waited);
 }
 
 Queue::Poll Queue::try_get(Item& out) {
@@ -354,7 +349,7 @@ Queue::Poll Queue::try_get(Item& out) {
     s = take_locked(q);
     q->notify_room_watchers();
   }
-  if (q->maxsize > 0) q->not_full.notify_one();
+  took(q, false);
   out = Item::adopt(s);
   return Poll::Got;
 }

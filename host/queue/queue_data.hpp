@@ -13,8 +13,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/spin.hpp"
-#include "core/wait.hpp"
+#include "core/wait_point.hpp"
 #include "queue/item.hpp"
 #include "queue/queue.hpp"
 #include "shm/robust_mutex.hpp"
@@ -42,47 +41,6 @@ inline constexpr bool kCacheIndices = false;
 #else
 inline constexpr bool kCacheIndices = true;
 #endif
-
-// A WaitWord plus a count of those about to wait on it, so that notifying
-// costs a fence and a read (of a line only waiters write) instead of a
-// read-modify-write of a line both sides touch, when nobody waits (the
-// common case: W2 pays it per item). The store-buffering pattern, fenced on
-// both sides, so a notifier either sees the waiter or the waiter sees the
-// change:
-//   notifier: change the state; fence; if announced: word.notify_*
-//   waiter:   announced++; fence; wait_until(word, pred); announced--
-// ThreadSanitizer does not model fences, so there notifiers always notify
-// (WaitWord's own protocol, which needs no announcement).
-struct WaitPoint {
-  WaitWord word;
-  std::atomic<std::uint32_t> announced{0};
-  AdaptiveSpin spin;  // waiters spin this long before sleeping
-
-  void notify_one() noexcept {
-    if (anyone()) word.notify_one();
-  }
-  void notify_all() noexcept {
-    if (anyone()) word.notify_all();
-  }
-  // Waiter side: before checking the state it waits for.
-  void announce() noexcept {
-    announced.fetch_add(1, std::memory_order_seq_cst);
-#if !defined(__SANITIZE_THREAD__)
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-  }
-  void withdraw() noexcept { announced.fetch_sub(1, std::memory_order_relaxed); }
-
- private:
-  bool anyone() noexcept {
-#if defined(__SANITIZE_THREAD__)
-    return true;
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return announced.load(std::memory_order_relaxed) != 0;
-#endif
-  }
-};
 
 // A PriorityQueue heap entry: the item, its insertion number and its key
 // (inline up to 16 bytes, else an arena block of key_len bytes).
@@ -130,7 +88,7 @@ struct QueueData {
   shm::WatchSet room_watchers;   // under the item mutex: fired by gets of a bounded queue, and close
   alignas(64) std::atomic<std::uint64_t> head{0};  // written under the item mutex
 
-  alignas(64) WaitPoint not_empty;  // notified by every put
+  alignas(64) WaitPoint not_empty;  // notified by every put (core/wait_point.hpp)
   alignas(64) WaitPoint not_full;   // notified by every get of a bounded queue
   alignas(64) std::atomic<std::uint64_t> unfinished{0};
   WaitWord all_done;

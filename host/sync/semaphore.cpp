@@ -29,20 +29,9 @@ bool Semaphore::try_acquire() noexcept {
 bool Semaphore::lock(const Deadline& deadline) {
   if (try_acquire()) return true;
   SemaphoreData& d = data();
-  bool got = false;
-  // A release's notify_one may pick this waiter just as it gives up
-  // (timeout, cancel): hand the wake-up on so a permit is not left unseen.
-  auto pass_on = [&] {
-    if (d.value.load(std::memory_order_seq_cst) > 0 && d.word.waiters.load(std::memory_order_seq_cst) != 0)
-      d.word.notify_one();
-  };
-  try {
-    got = wait_until(d.word, deadline, [&] { return try_acquire(); });
-  } catch (...) {
-    pass_on();
-    throw;
-  }
-  if (!got) pass_on();
+  bool got = d.wp.wait(deadline, [&] { return try_acquire(); });
+  // The baton: a release of several permits woke one waiter.
+  if (got && d.value.load(std::memory_order_relaxed) > 0) d.wp.pass_on();
   return got;
 }
 
@@ -57,10 +46,7 @@ void Semaphore::post(std::int64_t n) {
     if (d.value.compare_exchange_weak(cur, cur + n, std::memory_order_release, std::memory_order_relaxed))
       break;
   }
-  std::uint64_t asleep = d.word.waiters.load(std::memory_order_seq_cst);
-  std::uint64_t rounds = static_cast<std::uint64_t>(n) < asleep ? static_cast<std::uint64_t>(n) : asleep;
-  if (rounds == 0) rounds = 1;
-  for (std::uint64_t i = 0; i < rounds; ++i) d.word.notify_one();
+  d.wp.notify_one();
 }
 
 }  // namespace tide::sync

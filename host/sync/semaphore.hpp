@@ -1,12 +1,12 @@
 // tide.sync.Semaphore and BoundedSemaphore (API.md §3): a counter and the
-// one wait mechanism. A bounded semaphore refuses a release that would take
+// one wake discipline (core/wait_point.hpp). A bounded semaphore refuses a release that would take
 // the counter above its initial value (InvalidState).
 #pragma once
 #include <atomic>
 #include <cstdint>
 
 #include "core/deadline.hpp"
-#include "core/wait.hpp"
+#include "core/wait_point.hpp"
 #include "shm/shared.hpp"
 
 namespace tide::sync {
@@ -15,7 +15,7 @@ struct SemaphoreData {
   shm::SharedHeader header;
   std::atomic<std::int64_t> value{0};
   std::int64_t bound = -1;  // -1: unbounded
-  WaitWord word;
+  WaitPoint wp;  // notified by releases
   SemaphoreData(std::int64_t initial, bool bounded) noexcept : value(initial), bound(bounded ? initial : -1) {
     header.type = shm::SharedType::Semaphore;
   }

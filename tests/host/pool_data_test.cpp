@@ -98,13 +98,13 @@ TEST_CASE("an idle worker sleeping in take wakes for a push and for stop") {
   auto p = make(0);
   std::optional<TaskRecord> got;
   std::thread t([&] { got = p->take(-1); });
-  REQUIRE(test_util::await_waiters(p->data().work, 1));
+  REQUIRE(test_util::await_waiters(p->data().work.word, 1));
   p->push(rec(7));
   t.join();
   REQUIRE(got);
   CHECK(got->args == 7);
   std::thread u([&] { got = p->take(-1); });
-  REQUIRE(test_util::await_waiters(p->data().work, 1));
+  REQUIRE(test_util::await_waiters(p->data().work.word, 1));
   p->stop(kShutdown, false);
   u.join();
   CHECK_FALSE(got);

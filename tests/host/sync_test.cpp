@@ -171,7 +171,7 @@ TEST_CASE("Semaphore and BoundedSemaphore") {
   std::atomic<int> got{0};
   std::vector<std::thread> ts;
   for (int i = 0; i < 3; ++i) ts.emplace_back([&] { got += s->lock(kNever) ? 1 : 0; });
-  REQUIRE(await_sleepers(s->data().word, 3));
+  REQUIRE(await_sleepers(s->data().wp.word, 3));
   s->post(3);
   for (auto& t : ts) t.join();
   CHECK(got == 3);
