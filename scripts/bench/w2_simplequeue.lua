@@ -1,6 +1,9 @@
 -- W2: 1,000,000 integers through a SimpleQueue, one producer thread, one
--- consumer thread (items per second). Then the same with the batched
--- put_many/get_many extension (chunks of 1000).
+-- consumer thread (items per second), beside the C limit (bench_mutex_ring_ref:
+-- a mutex+condvar ring and a lock-free SPSC ring) and Python's SimpleQueue,
+-- all in the same run; then the same again with one core kept busy by a
+-- spinning process. Then the batched put_many/get_many extension (chunks of
+-- 1000).
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local bench = require "benchlib"
 local queue = require "tide.queue"
@@ -45,11 +48,31 @@ local function run(cons, prod)
   bench.check(s == N * (N + 1) // 2, "W2 sum %d, expected %d", s, N * (N + 1) // 2)
 end
 
+-- tide, C and Python one after another, under the same conditions.
+local function measure()
+  local t, counts = bench.best_counted(REPS, N, run, consume, produce)
+  local c, note = bench.c("mutex_ring_ref", N, REPS)
+  local py = bench.python("w2_simplequeue.py")
+  return N / t, counts, c, note, py
+end
+
+local function report(label, rate, counts, c, note, py)
+  bench.report{
+    name = string.format("W2 SimpleQueue, %d ints, 1 producer + 1 consumer thread%s (best of %d)", N, label, REPS),
+    unit = "M/s", fmt = "%.2f", tide = rate / 1e6, c = c and c.thread_mutex_mps, c_label = "C mutex ring", c_note = note,
+    python = py.msg_per_s / 1e6, counts = counts,
+    extra = c and string.format("   C lock-free SPSC %.1fM/s (tide x%.3f)", c.thread_spsc_mps, rate / 1e6 / c.thread_spsc_mps) or "",
+    target = ">= x0.8 C mutex ring, above python, <= 0.01 wakes/item"}
+end
+
 run(consume, produce)  -- warm-up: the first run pays for fresh pages
-local one = N / bench.best(REPS, run, consume, produce)
+report("", measure())
 local many = N / bench.best(REPS, run, consume_many, produce_many)
-local py = bench.python("w2_simplequeue.py")
-bench.line("W2 SimpleQueue, %d ints, 1 producer + 1 consumer thread (best of %d): tide %.2fM/s   python %.2fM/s   ratio x%.2f   (target >= 7M/s)",
-  N, REPS, one / 1e6, py.msg_per_s / 1e6, one / py.msg_per_s)
+local py_quiet = bench.python("w2_simplequeue.py")
 bench.line("W2 batched put_many/get_many (chunks of %d): tide %.1fM/s   ratio to python per-item x%.1f   (target >= 30M/s)",
-  CHUNK, many / 1e6, many / py.msg_per_s)
+  CHUNK, many / 1e6, many / py_quiet.msg_per_s)
+
+do
+  local busy <close> = bench.busy_core(300)  -- a bound in case it is never stopped
+  report(", one core busy", measure())
+end

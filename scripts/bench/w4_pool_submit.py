@@ -1,5 +1,6 @@
 # Python twin of w4_pool_submit.lua: ThreadPoolExecutor(2), submit 100,000
-# tasks x+1, then collect every result.
+# tasks x+1, then collect every result; once with one function for every
+# task, once with a new lambda at each submit.
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,12 +11,26 @@ def inc(x):
     return x + 1
 
 
-with ThreadPoolExecutor(2) as ex:
-    best = float("inf")
+def one_function(ex):
+    return [ex.submit(inc, i) for i in range(1, N + 1)]
+
+
+def new_lambda(ex):
+    return [ex.submit(lambda x: x + 1, i) for i in range(1, N + 1)]
+
+
+def best(ex, submit_all):
+    b = float("inf")
     for _ in range(REPS):
         t0 = time.perf_counter()
-        futs = [ex.submit(inc, i) for i in range(1, N + 1)]
+        futs = submit_all(ex)
         total = sum(f.result() for f in futs)
-        best = min(best, time.perf_counter() - t0)
+        b = min(b, time.perf_counter() - t0)
         assert total == N * (N + 1) // 2 + N, total
-print(f"us_per_task={best / N * 1e6:.2f}")
+    return b
+
+
+with ThreadPoolExecutor(2) as ex:
+    fn = best(ex, one_function)
+    lam = best(ex, new_lambda)
+print(f"us_per_task={fn / N * 1e6:.2f} us_per_task_lambda={lam / N * 1e6:.2f}")

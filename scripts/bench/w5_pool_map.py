@@ -1,7 +1,9 @@
 # Python twin of w5_pool_map.lua: executor.map and multiprocessing.Pool.map
 # of x*x over 1..n, pool start and shutdown included. executor.map is one
 # future per item: at 10^7 it would take minutes, so it runs up to 10^5.
+# TIDE_BENCH_W5_MAX=<n> replaces 10^7 by n, as in w5_pool_map.lua.
 import multiprocessing
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,7 +22,8 @@ def best(reps, fn):
 
 
 if __name__ == "__main__":
-    for n in (1000, 100_000, 10_000_000):
+    top = int(os.environ.get("TIDE_BENCH_W5_MAX") or 10_000_000)
+    for n in (1000, 100_000, top):
         data = range(1, n + 1)
         reps = 2 if n >= 10_000_000 else 3
         if n <= 100_000:

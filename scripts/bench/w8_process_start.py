@@ -10,8 +10,8 @@ def target(x):
     return x
 
 
-def run(ctx):
-    for i in range(N):
+def run(ctx, n=N):
+    for i in range(n):
         p = ctx.Process(target=target, args=(i,))
         p.start()
         p.join()
@@ -22,7 +22,7 @@ if __name__ == "__main__":
     out = []
     for m in ("fork", "forkserver", "spawn"):
         ctx = mp.get_context(m)
-        run(ctx)  # warm-up (starts the forkserver)
+        run(ctx, 5)  # warm-up (starts the forkserver)
         best = float("inf")
         for _ in range(REPS):
             t0 = time.perf_counter()
