@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/malloc_tuning.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
 #include "modules.hpp"
@@ -215,6 +216,7 @@ int pmain(lua_State* L) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tide::tune_malloc_for_pools();
   // tide.process's internal modes (spawned workers, the forkserver).
   tide::bindings::register_modules();
   tide::runtime::install_child_runner();
