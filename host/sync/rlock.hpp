@@ -30,6 +30,26 @@ std::uint32_t rlock_release_save(RLockData& d);
 // while the thread is being cancelled (never throws then).
 void rlock_acquire_restore(RLockData& d, std::uint32_t count, bool uninterruptible);
 
+// Inline fast paths for the bindings: re-entry, an uncontended take, a
+// release by the owner. false: nothing changed, use the calls above
+// (which wait, and raise the errors).
+inline bool rlock_acquire_fast(RLockData& d) {
+  std::uint64_t me = thread_owner();
+  if (d.core.owner.load(std::memory_order_relaxed) == me) {
+    d.count.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (!d.core.try_lock(me)) return false;
+  d.count.store(1, std::memory_order_relaxed);
+  return true;
+}
+inline bool rlock_release_fast(RLockData& d) {
+  std::uint64_t me = thread_owner();
+  if (d.core.owner.load(std::memory_order_relaxed) != me) return false;
+  if (d.count.fetch_sub(1, std::memory_order_relaxed) == 1) d.core.unlock_if_owner(me);
+  return true;
+}
+
 class RLock final : public shm::SharedObject {
  public:
   static constexpr const char* kTypeName = "tide.RLock";
