@@ -24,17 +24,19 @@ namespace {
 // between cores (issue 14: 89% of acquires won by spinning, ~300 ns a
 // pair). So a fresh waiter is polite first: it polls with a growing
 // back-off (each poll of a line the holder writes costs the holder a cache
-// miss) and takes the lock only when it sees it free at two polls in a row,
-// which a holder in a loop rarely leaves it; a lock that really is free is
-// still taken within a poll or two. After kPolite it takes the first gap
-// it sees, so the handover is bounded (about one per kPolite while two
-// threads loop), and after kSpin it sleeps. A woken sleeper has waited
-// long already: it takes the first gap for kWokenSpin, then sleeps again.
+// miss), and when a poll finds the lock free it takes it only if it stays
+// free for kMoment, which a holder re-taking it in a loop never leaves it;
+// a lock that really is free is still taken within a poll and a moment.
+// After kPolite it takes the first gap it sees, so the handover is bounded
+// (about one per kPolite while two threads loop), and after kSpin it
+// sleeps. A woken sleeper has waited long already: it takes the first gap
+// for kWokenSpin, then sleeps again.
 using SpinClock = std::chrono::steady_clock;
-constexpr auto kPolite = std::chrono::microseconds(3);
-constexpr auto kSpin = std::chrono::microseconds(8);
+constexpr auto kPolite = std::chrono::microseconds(8);
+constexpr auto kSpin = std::chrono::microseconds(16);
 constexpr auto kWokenSpin = std::chrono::microseconds(2);
-constexpr unsigned kMaxBackoff = 16;  // pauses between polite polls
+constexpr auto kMoment = std::chrono::nanoseconds(300);
+constexpr unsigned kMaxBackoff = 32;  // pauses between polite polls
 constexpr unsigned kClockEvery = 8;   // eager polls per clock read
 
 std::atomic<std::uint64_t> g_process_owner{0};
@@ -68,19 +70,26 @@ Deadline earlier(const Deadline& d, double seconds) noexcept {
   return d.is_never() || slice.at() < d.at() ? slice : d;
 }
 
+bool LockCore::free_for_a_moment() const noexcept {
+  auto until = SpinClock::now() + kMoment;
+  do {
+    cpu_relax();
+    if (owner.load(std::memory_order_relaxed) != 0) return false;
+  } while (SpinClock::now() < until);
+  return true;
+}
+
 bool LockCore::spin(std::uint64_t token, bool polite) noexcept {
   auto start = SpinClock::now();
   auto eager_at = polite ? start + kPolite : start;
   auto end = start + (polite ? kSpin : kWokenSpin);
   unsigned backoff = polite ? 1 : 0;
-  bool was_free = false;
   bool eager = !polite;
   for (unsigned poll = 0;; ++poll) {
     for (unsigned i = 0; i < backoff; ++i) cpu_relax();
     if (eager) cpu_relax();
-    bool free_now = owner.load(std::memory_order_relaxed) == 0;
-    if (free_now && (eager || was_free) && try_lock(token)) return true;
-    was_free = free_now;
+    if (owner.load(std::memory_order_relaxed) == 0 && (eager || free_for_a_moment()) && try_lock(token))
+      return true;
     if (!eager || poll % kClockEvery == 0) {
       auto now = SpinClock::now();
       if (now >= end) return false;

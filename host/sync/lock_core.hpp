@@ -76,6 +76,7 @@ struct LockCore {
   Acquire lock_slow(std::uint64_t token, const Deadline& deadline);
   // Spins for the lock (see lock_core.cpp); `polite` before the first sleep.
   bool spin(std::uint64_t token, bool polite) noexcept;
+  bool free_for_a_moment() const noexcept;
 
   // After the owner word was cleared (seq_cst): the sleepers and the flag
   // are read after it, as a sleeper clears the flag before reading the owner.
