@@ -36,7 +36,8 @@ void rlock_acquire_restore(RLockData& d, std::uint32_t count, bool uninterruptib
 inline bool rlock_acquire_fast(RLockData& d) {
   std::uint64_t me = thread_owner();
   if (d.core.owner.load(std::memory_order_relaxed) == me) {
-    d.count.fetch_add(1, std::memory_order_relaxed);
+    // Only the owner writes count: a plain increment, not a locked one.
+    d.count.store(d.count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return true;
   }
   if (!d.core.try_lock(me)) return false;
@@ -46,7 +47,13 @@ inline bool rlock_acquire_fast(RLockData& d) {
 inline bool rlock_release_fast(RLockData& d) {
   std::uint64_t me = thread_owner();
   if (d.core.owner.load(std::memory_order_relaxed) != me) return false;
-  if (d.count.fetch_sub(1, std::memory_order_relaxed) == 1) d.core.unlock_if_owner(me);
+  std::uint32_t n = d.count.load(std::memory_order_relaxed);
+  if (n > 1) {
+    d.count.store(n - 1, std::memory_order_relaxed);
+    return true;
+  }
+  d.count.store(0, std::memory_order_relaxed);
+  d.core.unlock_if_owner(me);
   return true;
 }
 
