@@ -9,6 +9,8 @@
 // - An int accepts integral floats (3.0); a double any number; a bool only
 //   booleans; a char a one-byte string. Anything else is ArgumentError.
 // - v:add(n) works on int and double Values (ArgumentError otherwise).
+// - v:update(fn) (beyond API.md): fn(old) -> new under the Value's lock;
+//   InvalidState with lock=false, as get_lock().
 // - Reading or writing an Array at an index that is not an integer in
 //   1..#a raises ArgumentError (so ipairs(a) does not stop at #a: iterate
 //   with `for i = 1, #a`, pairs(a) or a:totable()).
@@ -146,14 +148,17 @@ int l_Value(lua_State* L) {
 }
 
 // Fast path first: `v.value` is compared as an interned string (upvalue 3).
+// A method is found without checking `self` (the method checks it), so
+// `v:add(1)` costs one table lookup here.
 int value_index(lua_State* L) {
-  Value* v = self<Value>(L);
   if (lua_rawequal(L, 2, lua_upvalueindex(3))) {
+    Value* v = self<Value>(L);
     push_slot(L, v->type(), v->load());
     return 1;
   }
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1;
+  Value* v = self<Value>(L);
   if (lua_type(L, 2) == LUA_TSTRING && std::strcmp(lua_tostring(L, 2), "type") == 0) {
     lua_pushstring(L, shared::scalar_type_name(v->type()));
     return 1;
@@ -198,6 +203,55 @@ int m_value_get_lock(lua_State* L) {
   return protect(L, [&] { return push_lock(L, v->guard_lock(), "the Value"); });
 }
 
+// v:update(fn) -> the new value: fn(old) runs with the Value's lock held
+// and its result is stored before the lock is released; an error in fn
+// (or a result of the wrong type) releases the lock and propagates. fn may
+// yield (a continuation finishes the update).
+int update_done(lua_State* L, int status, lua_KContext) {
+  bool failed = status != LUA_OK && status != LUA_YIELD;
+  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  if (!h->obj) {  // cannot happen today: a Value has no close; kept for safety
+    if (failed) return lua_error(L);
+    raise_error(L, ErrorKind::InvalidState, "the Value was released inside update()");
+  }
+  auto* v = static_cast<Value*>(h->obj);
+  std::uint64_t out = 0;
+  const char* expected = failed ? nullptr : to_slot(L, -1, v->type(), out);
+  if (failed || expected) {
+    try {
+      v->unlock_guard();  // fn's error wins over a release error
+    } catch (...) {
+    }
+    if (failed) return lua_error(L);
+    raise_error(L, ErrorKind::ArgumentError, "update: the function must return %s %s, got %s",
+                shared::scalar_type_name(v->type()), expected, luaL_typename(L, -1));
+  }
+  v->store(out);
+  protect(L, [&] {
+    v->unlock_guard();
+    return 0;
+  });
+  push_slot(L, v->type(), out);
+  return 1;
+}
+
+int m_value_update(lua_State* L) {
+  Value* v = self<Value>(L);
+  check_function(L, 2);
+  lua_settop(L, 2);
+  protect(L, [&] {
+    try {
+      v->lock_guard(Deadline::never());
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::AbandonedLock) v->unlock_guard();  // as with(): no scope leaves it held
+      throw;
+    }
+    return 0;
+  });
+  push_slot(L, v->type(), v->load());
+  return update_done(L, lua_pcallk(L, 1, 1, 0, 0, update_done), 0);
+}
+
 int value_tostring(lua_State* L) {
   auto* h = check_handle(L, 1, Value::kTypeName);
   if (!h->obj) {
@@ -211,7 +265,8 @@ int value_tostring(lua_State* L) {
 }
 
 const luaL_Reg kValueMethods[] = {
-    {"add", m_value_add}, {"cas", m_value_cas}, {"get_lock", m_value_get_lock}, {nullptr, nullptr}};
+    {"add", m_value_add},           {"cas", m_value_cas},   {"get_lock", m_value_get_lock},
+    {"update", m_value_update},     {nullptr, nullptr}};
 const luaL_Reg kValueMeta[] = {{"__index", value_index},
                                {"__newindex", value_newindex},
                                {"__tostring", value_tostring},

@@ -43,22 +43,13 @@ int push_new(lua_State* L, Ref<T> obj) {
 
 // ---- Lock, RLock -----------------------------------------------------------
 
-// The uncontended Lock case skips the general path (W7's hot loop).
-template <class T>
-bool try_fast_lock(T*) noexcept {
-  return false;
-}
-template <>
-bool try_fast_lock(Lock* o) noexcept {
-  std::uint64_t me = sync::process_owner_if_known();
-  return me != 0 && o->data().core.try_lock(me);
-}
-
+// m_acquire, m_release (and with, guard) reach the generic path only when
+// the fast one below declines (fast_lock/fast_unlock in sync_class.hpp).
 template <class T>
 int m_acquire(lua_State* L) {
   runtime::run_due_callbacks(L);
   T* o = self<T>(L);
-  if (lua_gettop(L) == 1 && try_fast_lock(o)) {
+  if (lua_gettop(L) == 1 && fast_lock(o)) {
     lua_pushboolean(L, 1);
     return 1;
   }
@@ -72,6 +63,7 @@ int m_acquire(lua_State* L) {
 template <class T>
 int m_release(lua_State* L) {
   T* o = self<T>(L);
+  if (fast_unlock(o)) return 0;
   return protect(L, [&] {
     o->unlock();
     return 0;

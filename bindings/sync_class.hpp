@@ -3,8 +3,9 @@
 // of Lock, RLock, Condition and Semaphore.
 //
 // Hot path (W7): `lock:acquire()` finds its method through an __index
-// *table* (no C call), and a method checks `self` by comparing metatables
-// with its upvalue 1 instead of a registry lookup.
+// *table* (no C call), and a method checks `self` by comparing the
+// handle's class tag with its upvalue 1 (the class metatable) instead of a
+// registry lookup.
 //
 // with/guard: if acquiring raises AbandonedLock (the caller then holds the
 // lock), they release it again before re-raising, so a scope never leaves
@@ -20,19 +21,19 @@
 #include "support/args.hpp"
 #include "luabase/protect.hpp"
 #include "support/userdata.hpp"
+#include "sync/lock.hpp"
+#include "sync/rlock.hpp"
 
 namespace tide::sync_binding {
 
 // Methods have the class metatable as upvalue 1; metamethods have
 // (metatable, methods table, the interned string "value").
+// The check compares the handle's class tag (luabase/handles.hpp) with
+// the metatable's address.
 template <class T>
 T* self(lua_State* L) {
-  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
-  if (h && lua_getmetatable(L, 1)) {
-    bool same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && h->obj) return static_cast<T*>(h->obj);
-  }
+  Handle* h = handle_of_class(L, 1, lua_topointer(L, lua_upvalueindex(1)));
+  if (h && h->obj) return static_cast<T*>(h->obj);
   return check_object<T>(L, 1);  // raises the right error
 }
 
@@ -100,10 +101,51 @@ inline int push_state(lua_State* L, const char* what, const char* state) {
   return 1;
 }
 
+// ---- fast paths: no protect(), no out-of-line call -------------------------
+
+// Take / free an uncontended Lock or RLock inline; false declines (the
+// caller takes the general path, which also raises the errors).
+template <class T>
+bool fast_lock(T*) noexcept {
+  return false;
+}
+template <class T>
+bool fast_unlock(T*) noexcept {
+  return false;
+}
+template <>
+inline bool fast_lock(sync::Lock* o) noexcept {
+  std::uint64_t me = sync::process_owner_if_known();
+  return me != 0 && o->data().core.try_lock(me);
+}
+template <>
+inline bool fast_unlock(sync::Lock* o) noexcept {
+  return sync::lock_release_fast(o->data());
+}
+// The thread token may have to be claimed (which can throw): the general
+// path then claims it again under protect().
+template <>
+inline bool fast_lock(sync::RLock* o) noexcept {
+  try {
+    return sync::rlock_acquire_fast(o->data());
+  } catch (...) {
+    return false;
+  }
+}
+template <>
+inline bool fast_unlock(sync::RLock* o) noexcept {
+  try {
+    return sync::rlock_release_fast(o->data());
+  } catch (...) {
+    return false;
+  }
+}
+
 // ---- with / guard: T has lock(Deadline) and unlock() -----------------------
 
 template <class T>
 void acquire_for_scope(lua_State* L, T* o) {
+  if (fast_lock(o)) return;
   protect(L, [&] {
     try {
       o->lock(Deadline::never());
@@ -131,10 +173,11 @@ int with_done(lua_State* L, int status, lua_KContext) {
     }
     return lua_error(L);
   }
-  protect(L, [&] {
-    o->unlock();
-    return 0;
-  });
+  if (!fast_unlock(o))
+    protect(L, [&] {
+      o->unlock();
+      return 0;
+    });
   return lua_gettop(L) - 1;
 }
 

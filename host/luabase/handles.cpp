@@ -103,6 +103,7 @@ void push_handle(lua_State* L, Object* obj) {
   // Create the userdata empty first (liolib's rule), then fill it.
   auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
   h->obj = nullptr;
+  h->cls = lua_topointer(L, -2);
   lua_insert(L, -2);
   lua_setmetatable(L, -2);
   obj->retain();

@@ -13,7 +13,22 @@ namespace tide {
 
 struct Handle {
   Object* obj;  // owned reference; nullptr once released
+  // The class tag: the address of the handle's metatable in its state, set
+  // once when the handle is made. Methods compare it with their class's
+  // metatable (an upvalue) instead of fetching and comparing metatables
+  // through the API (issue 14: the self check was 12.5 ns of a ~7 ns call).
+  const void* cls;
 };
+
+// The Handle at `idx` if it is a tide handle whose class tag is `cls`,
+// else nullptr; released handles included. Pure Lua cannot make a full
+// userdata of this size with chosen bytes, and a light userdata has
+// length 0, so the tag is only ever read from a real handle. Never raises.
+inline Handle* handle_of_class(lua_State* L, int idx, const void* cls) noexcept {
+  auto* h = static_cast<Handle*>(lua_touserdata(L, idx));
+  if (h && lua_rawlen(L, idx) == sizeof(Handle) && h->cls == cls) return h;
+  return nullptr;
+}
 
 // The Handle at `idx` if that slot holds a tide userdata, else nullptr.
 // Never raises.

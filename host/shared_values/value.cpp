@@ -1,6 +1,9 @@
 #include "shared_values/value.hpp"
 
+#include "core/error.hpp"
+#include "sync/lock.hpp"
 #include "sync/proxy.hpp"
+#include "sync/rlock.hpp"
 
 namespace tide::shared {
 
@@ -50,6 +53,24 @@ bool Value::cas(std::uint64_t expected, std::uint64_t desired) noexcept {
 Ref<Object> Value::guard_lock() const {
   if (!data().lock) return {};
   return shm::proxy_for(data().lock);
+}
+
+bool Value::lock_guard(const Deadline& deadline) {
+  const ValueData& d = data();
+  if (!d.lock) throw Error(ErrorKind::InvalidState, "the Value was created with lock=false");
+  auto* h = shm::Arena::get().at<shm::SharedHeader>(d.lock);
+  if (d.lock_type == shm::SharedType::RLock) return sync::rlock_acquire(sync::data_at<sync::RLockData>(h), deadline);
+  return sync::lock_acquire(sync::data_at<sync::LockData>(h), deadline);
+}
+
+void Value::unlock_guard() {
+  const ValueData& d = data();
+  if (!d.lock) throw Error(ErrorKind::InvalidState, "the Value was created with lock=false");
+  auto* h = shm::Arena::get().at<shm::SharedHeader>(d.lock);
+  if (d.lock_type == shm::SharedType::RLock)
+    sync::rlock_release(sync::data_at<sync::RLockData>(h));
+  else
+    sync::lock_release(sync::data_at<sync::LockData>(h));
 }
 
 }  // namespace tide::shared

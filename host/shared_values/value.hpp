@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/deadline.hpp"
 #include "shared_values/scalar.hpp"
 #include "shm/shared.hpp"
 
@@ -43,6 +44,15 @@ class Value final : public shm::SharedObject {
   bool cas(std::uint64_t expected, std::uint64_t desired) noexcept;
   // A new proxy of the value's lock, or null when created with lock=false.
   Ref<Object> guard_lock() const;
+  // The value's lock taken and released in the arena, without a proxy
+  // (Value:update). lock_guard is sync::Lock/RLock's acquire: true when
+  // taken, false at the deadline; throws AbandonedLock (then held),
+  // Cancelled, Interrupted; InvalidState when created with lock=false.
+  // unlock_guard throws InvalidState if this thread (RLock) or process
+  // (Lock) does not hold it.
+  bool has_lock() const noexcept { return data().lock != 0; }
+  bool lock_guard(const Deadline& deadline);
+  void unlock_guard();
 };
 
 }  // namespace tide::shared

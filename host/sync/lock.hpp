@@ -20,6 +20,9 @@ struct LockData {
 bool lock_acquire(LockData& d, const Deadline& deadline);
 // Throws InvalidState if the lock is not held.
 void lock_release(LockData& d);
+// The uncontended release, inline: false (nothing changed) when the lock
+// is not held, for lock_release to raise.
+inline bool lock_release_fast(LockData& d) noexcept { return d.core.unlock() != 0; }
 // Held by this process (what Condition checks; Python's _is_owned).
 bool lock_owned(const LockData& d);
 

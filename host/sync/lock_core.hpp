@@ -4,7 +4,8 @@
 // the shared arena and works between processes.
 //
 // Uncontended acquire and release are one atomic instruction each (no
-// system call, no allocation). A contended acquire spins briefly, then
+// system call, no allocation). A contended acquire spins briefly (without
+// stealing every gap of a holder that re-takes the lock in a loop), then
 // sleeps on the WaitWord in slices of at most kLivenessCheck seconds; at the
 // end of each slice it checks whether the holder is still alive
 // (shm::token_alive) and, if not, takes the lock over: Acquire::Abandoned.
@@ -73,7 +74,9 @@ struct LockCore {
 
  private:
   Acquire lock_slow(std::uint64_t token, const Deadline& deadline);
-  bool spin(std::uint64_t token) noexcept;
+  // Spins for the lock (see lock_core.cpp); `polite` before the first sleep.
+  bool spin(std::uint64_t token, bool polite) noexcept;
+  bool free_for_a_moment() const noexcept;
 
   // After the owner word was cleared (seq_cst): the sleepers and the flag
   // are read after it, as a sleeper clears the flag before reading the owner.

@@ -30,6 +30,33 @@ std::uint32_t rlock_release_save(RLockData& d);
 // while the thread is being cancelled (never throws then).
 void rlock_acquire_restore(RLockData& d, std::uint32_t count, bool uninterruptible);
 
+// Inline fast paths for the bindings: re-entry, an uncontended take, a
+// release by the owner. false: nothing changed, use the calls above
+// (which wait, and raise the errors).
+inline bool rlock_acquire_fast(RLockData& d) {
+  std::uint64_t me = thread_owner();
+  if (d.core.owner.load(std::memory_order_relaxed) == me) {
+    // Only the owner writes count: a plain increment, not a locked one.
+    d.count.store(d.count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return true;
+  }
+  if (!d.core.try_lock(me)) return false;
+  d.count.store(1, std::memory_order_relaxed);
+  return true;
+}
+inline bool rlock_release_fast(RLockData& d) {
+  std::uint64_t me = thread_owner();
+  if (d.core.owner.load(std::memory_order_relaxed) != me) return false;
+  std::uint32_t n = d.count.load(std::memory_order_relaxed);
+  if (n > 1) {
+    d.count.store(n - 1, std::memory_order_relaxed);
+    return true;
+  }
+  d.count.store(0, std::memory_order_relaxed);
+  d.core.unlock_if_owner(me);
+  return true;
+}
+
 class RLock final : public shm::SharedObject {
  public:
   static constexpr const char* kTypeName = "tide.RLock";

@@ -69,6 +69,11 @@ function Value:add(n) end
 ---@return boolean swapped True when the value was `old` and is now `new`.
 function Value:cas(old, new) end
 
+---Read-modify-write under the Value's own lock: calls `fn(old)` holding `get_lock()`, stores its result and returns it. An error in `fn` releases the lock and propagates; a result of the wrong type raises `ArgumentError` (the value is unchanged); a Value made with `{lock=false}` raises `InvalidState`. `fn` may yield.
+---@param fn fun(old: integer|number|boolean|string): integer|number|boolean|string Computes the new value from the old one.
+---@return integer|number|boolean|string value The value stored.
+function Value:update(fn) end
+
 ---The lock guarding the Value; raises `InvalidState` when made with `{lock=false}`.
 ---@return tide.sync.Lock|tide.sync.RLock lock Its lock (an RLock unless another was given).
 function Value:get_lock() end
