@@ -68,11 +68,8 @@ local function handovers()
 end
 
 local function c_pair()
-  local build = os.getenv("TIDE_BUILD_DIR") or (bench.dir .. "/../../build")
-  local p = io.popen("'" .. build .. "/bench_lock_pair' 2>/dev/null")
-  local out = p and p:read("a") or ""
-  if p then p:close() end
-  return tonumber(out:match("ns_per_pair=(%S+)"))
+  local r = bench.c("lock_pair_ref", N, REPS)
+  return r and r.c_ns_per_pair
 end
 
 bench.line("W7 fused forms, %d threads x %d, best of %d; load average %s", THREADS, N, REPS,
