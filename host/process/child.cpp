@@ -23,6 +23,7 @@ pid_t g_parent = 0;
 // Set once (the runtime's install, or the command before its hidden modes)
 // before any child starts; inherited by fork children as written.
 std::atomic<void* (*)()> g_prepare{nullptr};
+std::atomic<void* (*)() noexcept> g_warm{nullptr};
 std::atomic<int (*)(const ChildInfo&, void*) noexcept> g_run{nullptr};
 
 }  // namespace
@@ -38,12 +39,18 @@ void set_identity(const ChildInfo& info) {
 
 void set_child_runner(ChildRunner runner) noexcept {
   g_prepare.store(runner.prepare, std::memory_order_release);
+  g_warm.store(runner.warm, std::memory_order_release);
   g_run.store(runner.run, std::memory_order_release);
 }
 
 void* prepare_child_work() {
   auto prepare = g_prepare.load(std::memory_order_acquire);
   return prepare ? prepare() : nullptr;
+}
+
+void* warm_child_work() noexcept {
+  auto warm = g_warm.load(std::memory_order_acquire);
+  return warm ? warm() : nullptr;
 }
 
 int run_child(const ChildInfo& info, void* prepared) noexcept {

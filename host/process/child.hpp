@@ -43,6 +43,11 @@ struct ChildRunner {
   // now), completes the Future, joins what the work started, and returns
   // the exit status: 0 after a result, 1 after an error. Never throws.
   int (*run)(const ChildInfo& info, void* prepared) noexcept = nullptr;
+  // Like prepare, for the fork start method, where the parent is a running
+  // program: a template made once and kept untouched in the parent, which
+  // every fork child receives as its own copy (nullptr if it cannot be
+  // made: the child then makes its own). Never throws.
+  void* (*warm)() noexcept = nullptr;
 };
 
 // Installed once per process by the runtime, before any child is started
@@ -52,6 +57,8 @@ void set_child_runner(ChildRunner runner) noexcept;
 // The installed runner's prepare (nullptr without one) and run
 // (kExitBadPayload without one).
 void* prepare_child_work();
+// The installed runner's warm (nullptr without one), for fork().
+void* warm_child_work() noexcept;
 int run_child(const ChildInfo& info, void* prepared) noexcept;
 
 // This process's identity for process.current() / process.parent(). A

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "process/prefault.hpp"
 #include "process/forkserver.hpp"
 #include "shm/arena.hpp"
 
@@ -95,6 +96,7 @@ int serve(int ctl, int arena_fd) {
   // One state made before any fork: each child runs its work in its own
   // copy of it, so a child costs a fork, not a state setup.
   void* prepared = prepare_child_work();
+  note_code_ranges();
 
   sigset_t chld;
   sigemptyset(&chld);
@@ -146,6 +148,7 @@ int serve(int ctl, int arena_fd) {
       last_counter = p.request.counter;
       pid_t pid = fork();
       if (pid == 0) {
+        prefault_code();
         close(ctl);
         close(sfd);
         for (auto& [_, c] : children) close(c);

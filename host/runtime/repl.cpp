@@ -17,6 +17,7 @@
 #include "runtime/state.hpp"
 
 #ifdef TIDE_HAVE_READLINE
+#include <dlfcn.h>
 #include <readline/history.h>
 #include <readline/readline.h>
 #endif
@@ -81,6 +82,46 @@ Read read_plain(std::string& out) {
 // the prompt arrives as Interrupted: the line is dropped and a new prompt
 // shown, as in Python's REPL.
 
+// readline is loaded when a terminal session starts, not linked: libreadline
+// and libtinfo cost every start of the command (every spawned child) about
+// 25 page faults, and only the REPL on a terminal uses them (issue 14).
+// Without the library, the terminal gets plain line input.
+#define TIDE_RL_FUNCTIONS(X)                                                                      \
+  X(rl_callback_handler_remove) X(rl_completion_matches) X(using_history) X(read_history)         \
+  X(history_truncate_file) X(add_history) X(append_history) X(rl_callback_handler_install)        \
+  X(rl_echo_signal_char) X(rl_free_line_state) X(rl_callback_sigcleanup) X(rl_cleanup_after_signal) \
+  X(rl_callback_read_char)
+#define TIDE_RL_VARIABLES(X)                                                               \
+  X(rl_attempted_completion_over) X(rl_line_buffer) X(rl_point) X(rl_readline_name)        \
+  X(rl_catch_signals) X(rl_attempted_completion_function) X(rl_completer_word_break_characters) \
+  X(rl_completion_append_character)
+
+struct Readline {
+#define TIDE_RL_MEMBER(name) decltype(&::name) name = nullptr;
+  TIDE_RL_FUNCTIONS(TIDE_RL_MEMBER)
+  TIDE_RL_VARIABLES(TIDE_RL_MEMBER)
+#undef TIDE_RL_MEMBER
+};
+Readline rl;
+
+bool load_readline() {
+  static const bool loaded = [] {
+#define TIDE_RL_STR2(x) #x
+#define TIDE_RL_STR(x) TIDE_RL_STR2(x)
+    void* lib = dlopen("libreadline.so." TIDE_RL_STR(RL_VERSION_MAJOR), RTLD_NOW | RTLD_LOCAL);
+    if (!lib) return false;
+    bool all = true;
+#define TIDE_RL_LOAD(name)                                              \
+  rl.name = reinterpret_cast<decltype(rl.name)>(dlsym(lib, #name)); \
+  all = all && rl.name != nullptr;
+    TIDE_RL_FUNCTIONS(TIDE_RL_LOAD)
+    TIDE_RL_VARIABLES(TIDE_RL_LOAD)
+#undef TIDE_RL_LOAD
+    return all;
+  }();
+  return loaded;
+}
+
 lua_State* g_L = nullptr;  // the state Tab completes in (readline has no user pointer)
 std::string* g_line = nullptr;
 bool g_done = false, g_eof = false;
@@ -92,7 +133,7 @@ void on_line(char* line) {
     *g_line = line;
     std::free(line);
   }
-  rl_callback_handler_remove();
+  rl.rl_callback_handler_remove();
 }
 
 std::vector<std::string> g_matches;
@@ -106,10 +147,10 @@ char* next_match(const char*, int state) {
 // Candidates for the expression before the cursor (globals, fields, a tide
 // object's methods after ':'), computed by the Lua helper.
 char** complete(const char*, int, int) {
-  rl_attempted_completion_over = 1;  // never fall back to file names
+  *rl.rl_attempted_completion_over = 1;  // never fall back to file names
   g_matches.clear();
   lua_State* L = g_L;
-  lua_pushlstring(L, rl_line_buffer, static_cast<std::size_t>(rl_point));
+  lua_pushlstring(L, *rl.rl_line_buffer, static_cast<std::size_t>(*rl.rl_point));
   if (call_helper(L, "complete", 1, 1)) {
     if (lua_istable(L, -1)) {
       lua_Integer n = luaL_len(L, -1);
@@ -121,7 +162,7 @@ char** complete(const char*, int, int) {
     lua_pop(L, 1);
   }
   if (g_matches.empty()) return nullptr;
-  return rl_completion_matches("", next_match);
+  return rl.rl_completion_matches("", next_match);
 }
 
 std::string history_path() {
@@ -138,46 +179,46 @@ constexpr int kHistoryMax = 1000;
 
 void start_tty(lua_State* L, std::string& history) {
   g_L = L;
-  rl_readline_name = "tide";
-  rl_catch_signals = 0;  // SIGINT stays tide's (see read_tty)
-  rl_attempted_completion_function = complete;
-  rl_completer_word_break_characters = const_cast<char*>(" \t\n\"'`@$><=;|&{(,+-*/%^~#[]");
-  rl_completion_append_character = '\0';
-  using_history();
+  *rl.rl_readline_name = "tide";
+  *rl.rl_catch_signals = 0;  // SIGINT stays tide's (see read_tty)
+  *rl.rl_attempted_completion_function = complete;
+  *rl.rl_completer_word_break_characters = const_cast<char*>(" \t\n\"'`@$><=;|&{(,+-*/%^~#[]");
+  *rl.rl_completion_append_character = '\0';
+  rl.using_history();
   history = history_path();
   if (!history.empty()) {
-    read_history(history.c_str());
-    history_truncate_file(history.c_str(), kHistoryMax);
+    rl.read_history(history.c_str());
+    rl.history_truncate_file(history.c_str(), kHistoryMax);
   }
 }
 
 void remember(const std::string& history, const std::string& line) {
   if (line.find_first_not_of(" \t") == std::string::npos) return;
-  add_history(line.c_str());
+  rl.add_history(line.c_str());
   if (history.empty()) return;
   if (FILE* f = std::fopen(history.c_str(), "a")) std::fclose(f);  // append_history needs the file
-  append_history(1, history.c_str());
+  rl.append_history(1, history.c_str());
 }
 
 Read read_tty(const char* prompt, std::string& out) {
   out.clear();
   g_line = &out;
   g_done = g_eof = false;
-  rl_callback_handler_install(prompt, on_line);
+  rl.rl_callback_handler_install(prompt, on_line);
   while (!g_done) {
     try {
       wait_fd(STDIN_FILENO, POLLIN, Deadline::never());
     } catch (const Error&) {  // Interrupted: drop the line, as Python does
-      rl_echo_signal_char(SIGINT);
-      rl_free_line_state();
-      rl_callback_sigcleanup();
-      rl_cleanup_after_signal();
-      rl_callback_handler_remove();
+      rl.rl_echo_signal_char(SIGINT);
+      rl.rl_free_line_state();
+      rl.rl_callback_sigcleanup();
+      rl.rl_cleanup_after_signal();
+      rl.rl_callback_handler_remove();
       std::fputc('\n', stdout);
       std::fflush(stdout);
       return Read::Interrupted;
     }
-    rl_callback_read_char();
+    rl.rl_callback_read_char();
   }
   return g_eof ? Read::Eof : Read::Line;
 }
@@ -188,7 +229,8 @@ class Input {
  public:
   explicit Input(lua_State* L) : tty_(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
 #ifdef TIDE_HAVE_READLINE
-    if (tty_) start_tty(L, history_);
+    readline_ = tty_ && load_readline();
+    if (readline_) start_tty(L, history_);
 #else
     (void)L;
 #endif
@@ -197,7 +239,7 @@ class Input {
 
   Read read(const char* prompt, std::string& out) {
 #ifdef TIDE_HAVE_READLINE
-    if (tty_) {
+    if (readline_) {
       Read r = read_tty(prompt, out);
       if (r == Read::Line) remember(history_, out);
       return r;
@@ -212,6 +254,7 @@ class Input {
 
  private:
   bool tty_;
+  bool readline_ = false;
   std::string history_;
 };
 

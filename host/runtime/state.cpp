@@ -1,5 +1,6 @@
 #include "runtime/state.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -106,9 +107,12 @@ void install(lua_State* L) {
   lua_setfield(L, LUA_REGISTRYINDEX, "tide.installed");
 }
 
-lua_State* new_state() {
+lua_State* new_state() { return new_state(nullptr, nullptr); }
+
+lua_State* new_state(lua_Alloc alloc, void* ud) {
   lua_State* L = luaL_newstate();
   if (!L) throw Error(ErrorKind::OSError, "cannot create a Lua state: not enough memory");
+  if (alloc) lua_setallocf(L, alloc, ud);
   lua_pushcfunction(L, setup_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error setting up a state";
@@ -118,10 +122,17 @@ lua_State* new_state() {
   return L;
 }
 
+namespace {
+std::atomic<unsigned> g_modules_generation{0};
+}  // namespace
+
 void register_module(const char* name, lua_CFunction open) {
   std::lock_guard lock(g_modules_mutex);
   host_modules().push_back(luaL_Reg{name, open});
+  g_modules_generation.fetch_add(1, std::memory_order_release);
 }
+
+unsigned modules_generation() noexcept { return g_modules_generation.load(std::memory_order_acquire); }
 
 namespace {
 

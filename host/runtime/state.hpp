@@ -9,6 +9,9 @@ namespace tide::runtime {
 
 // A fresh state ready for worker code. Throws tide::Error on failure.
 lua_State* new_state();
+// The same, with `alloc` taking over from the standard allocator once the
+// state exists (it must free and resize the blocks realloc made so far).
+lua_State* new_state(lua_Alloc alloc, void* ud);
 
 // Makes an existing state (the `tide` command's, or a stock interpreter's
 // that ran `require "tide"`) a tide state. Idempotent. May raise (Lua).
@@ -17,6 +20,10 @@ void install(lua_State* L);
 // A native module opened on demand in every state, workers included
 // (the embedding API). Its C functions become transferable by name.
 void register_module(const char* name, lua_CFunction open);
+
+// Counts register_module calls: a state made earlier (the fork template)
+// lacks the modules registered since.
+unsigned modules_generation() noexcept;
 
 // Calls the function below its `nargs` arguments with the traceback
 // handler; on error leaves a message (with traceback) on the stack and
