@@ -20,6 +20,10 @@
 #include "runtime/state.hpp"
 #include "shm/stored_message.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -100,7 +104,12 @@ void* template_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) 
 
 void drop_template(Template* t) noexcept {
   if (t->L) lua_close(t->L);
-  if (t->base) munmap(t->base, t->size);
+  if (t->base) {
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_unregister_root_region(t->base, t->size);
+#endif
+    munmap(t->base, t->size);
+  }
   delete t;
 }
 
@@ -112,6 +121,11 @@ Template* build_template(unsigned gen) noexcept {
   if (region != MAP_FAILED) {
     t->base = static_cast<char*>(region);
     t->size = kRegionSize;
+#if defined(__SANITIZE_ADDRESS__)
+    // The state's objects here point at blocks it later got from malloc:
+    // LeakSanitizer scans the region, so those are not reported as leaks.
+    __lsan_register_root_region(region, kRegionSize);
+#endif
   }
   try {
     t->L = new_state(template_alloc, t);
