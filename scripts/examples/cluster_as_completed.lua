@@ -39,7 +39,12 @@ do
 end
 print(string.format("Cluster pool execution in %.3f seconds", tide.monotonic() - start))
 
-for _, w in ipairs(workers) do  -- SIGTERM: a worker finishes its task, leaves the group, exits 0
+-- SIGTERM: a worker finishes its task, leaves the group, exits 0. One that
+-- is still starting (on a slow machine the other may have done all ten
+-- items first) has no handler yet and ends by the signal, having taken
+-- nothing.
+for _, w in ipairs(workers) do
   w:terminate()
-  assert(w:wait(30) == 0, "a worker did not stop cleanly")
+  local code = w:wait(30)
+  assert(code == 0 or code == -15, "a worker did not stop cleanly: " .. tostring(code))
 end
