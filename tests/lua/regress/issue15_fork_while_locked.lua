@@ -83,6 +83,20 @@ T.test("forks while other threads hold each lock", function()
     end, f, stop)
   end
   use_all()  -- every lock exists and the types are known before the first fork
+  if not contended then
+    -- use_all started the default pool: under the sanitizers its workers
+    -- must be past building their states (allocating) before a fork, so
+    -- each is held inside a task at a barrier, then let go. The pause after
+    -- only lets them get back to sleep in their wait for work; nothing is
+    -- ordered by it (a worker still busy there allocates nothing).
+    local d = require("tide.pool").default()
+    local gate = sync.Barrier(d.workers + 1)
+    local held = {}
+    for k = 1, d.workers do held[k] = d:submit(function(b) b:wait() end, gate) end
+    gate:wait()
+    for k = 1, d.workers do held[k]:result() end
+    tide.sleep(0.05)
+  end
   local hung, failed = {}, {}
   for i = 1, FORKS do
     local pid = os_.fork()
