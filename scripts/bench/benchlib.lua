@@ -24,17 +24,23 @@ end
 -- Runs the Python twin and returns the "key=value" figures it printed
 -- (numbers converted). Fails loudly if Python fails, so a broken twin can
 -- never be mistaken for a comparison.
-function M.python(script)
-  local path = M.dir .. "/" .. script
-  local p = assert(io.popen("python3 '" .. path .. "' 2>&1"))
+-- Runs `cmd` and returns the "key=value" figures it printed (numbers
+-- converted); raises, naming `what`, if it fails.
+local function figures(cmd, what)
+  local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("a")
   local ok, how, code = p:close()
   if not ok then
-    error(string.format("python3 %s failed (%s %s):\n%s", path, how, code, out), 2)
+    error(string.format("%s failed (%s %s):\n%s", what, how, code, out), 3)
   end
   local r = {}
   for k, v in out:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
   return r
+end
+
+function M.python(script)
+  local path = M.dir .. "/" .. script
+  return figures("python3 '" .. path .. "'", "python3 " .. path)
 end
 
 function M.check(cond, fmt, ...)
@@ -72,15 +78,7 @@ function M.c(name, ...)
   if not exists(path) then return nil, "n/a (build bench_" .. name .. ")" end
   local cmd = "'" .. path .. "'"
   for _, a in ipairs{...} do cmd = cmd .. " " .. tostring(a) end
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok, how, code = p:close()
-  if not ok then
-    error(string.format("%s failed (%s %s):\n%s", cmd, how, code, out), 2)
-  end
-  local r = {}
-  for k, v in out:gmatch("([%w_]+)=(%S+)") do r[k] = tonumber(v) or v end
-  return r
+  return figures(cmd, cmd)
 end
 
 -- This process's futex system calls and page faults (tide._counters(); every
