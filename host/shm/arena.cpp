@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "shm/owner.hpp"
 #include "shm/robust_mutex.hpp"
 
 namespace tide::shm {
@@ -51,22 +52,6 @@ int ceil_log2(std::size_t n) {
   int c = 0;
   while ((std::size_t(1) << c) < n) ++c;
   return c;
-}
-
-// A zombie (dead, not yet reaped) still answers kill(pid, 0); its lock
-// ownership is over all the same, so /proc says the final word.
-bool pid_alive(pid_t pid) {
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  FILE* f = std::fopen(path, "re");
-  if (!f) return true;
-  char buf[512];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  const char* close_paren = std::strrchr(buf, ')');  // the name may contain spaces
-  return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
 }
 
 Arena* g_arena = nullptr;

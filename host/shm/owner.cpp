@@ -1,9 +1,14 @@
 #include "shm/owner.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "core/fork_safe.hpp"
@@ -22,6 +27,7 @@ void refresh_pid() { g_pid.store(getpid(), std::memory_order_relaxed); }
 }  // namespace
 
 pid_t current_pid() noexcept {
+  if (pid_t p = g_pid.load(std::memory_order_relaxed)) return p;
   std::call_once(g_pid_once, [] {
     refresh_pid();
     pthread_atfork(nullptr, nullptr, refresh_pid);
@@ -67,5 +73,21 @@ void end_thread_token() noexcept {
 }
 
 bool token_alive(std::uint64_t token) noexcept { return Arena::get().token_alive(token); }
+
+// A zombie still answers kill(pid, 0), so /proc says the final word.
+bool pid_alive(pid_t pid) noexcept {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;
+  buf[n] = '\0';
+  const char* close_paren = std::strrchr(buf, ')');  // the name may contain spaces
+  return !(close_paren && close_paren[1] == ' ' && close_paren[2] == 'Z');
+}
 
 }  // namespace tide::shm

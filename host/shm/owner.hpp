@@ -19,4 +19,9 @@ std::uint64_t thread_token();   // the running tide thread's, claimed on first u
 void end_thread_token() noexcept;
 bool token_alive(std::uint64_t token) noexcept;
 
+// Whether process `pid` is running: false once it died, even while it is a
+// zombie nobody has reaped yet (its locks are as good as released). No
+// allocation.
+bool pid_alive(pid_t pid) noexcept;
+
 }  // namespace tide::shm
