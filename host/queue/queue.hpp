@@ -6,8 +6,9 @@
 // inline in the ring slot or in the arena.
 //
 // Locking: shm::RobustMutex in the arena (one CAS to take, one store to
-// free; a process that dies holding one leaves the queue usable), held only for a few stores per call:
-// items are encoded before and decoded after, outside them. A FIFO (Queue,
+// free; a process that dies holding one leaves the queue usable), held
+// only for a few stores per call: items are encoded before and decoded
+// after, outside them. A FIFO (Queue,
 // SimpleQueue) has one lock per end, so a producer and a consumer do not
 // contend, and each end reads the other's index only when its cached copy
 // says full or empty; a LifoQueue or PriorityQueue has one lock. Blocking
