@@ -29,14 +29,14 @@ const char* format_args(lua_State* L, size_t* len) {
   return lua_tolstring(L, -1, len);
 }
 
-template <spdlog::level::level_enum Level>
+template <log::Level Level>
 int l_log(lua_State* L) {
   if (lua_gettop(L) == 0) arg_error(L, 1, "message expected");
-  if (!log::get().should_log(Level)) return 0;
+  if (!log::enabled(Level)) return 0;
   size_t len;
   const char* text = format_args(L, &len);
   return protect(L, [&] {
-    log::get().log(Level, "{}", std::string_view(text, len));
+    log::write(Level, std::string_view(text, len));
     return 0;
   });
 }
@@ -53,15 +53,15 @@ int l_set_level(lua_State* L) {
 }
 
 int l_get_level(lua_State* L) {
-  auto sv = spdlog::level::to_string_view(log::get().level());
+  auto sv = log::level_name();
   lua_pushlstring(L, sv.data(), sv.size());
   return 1;
 }
 
-const luaL_Reg kFunctions[] = {{"debug", l_log<spdlog::level::debug>},
-                               {"info", l_log<spdlog::level::info>},
-                               {"warn", l_log<spdlog::level::warn>},
-                               {"error", l_log<spdlog::level::err>},
+const luaL_Reg kFunctions[] = {{"debug", l_log<log::Level::debug>},
+                               {"info", l_log<log::Level::info>},
+                               {"warn", l_log<log::Level::warn>},
+                               {"error", l_log<log::Level::error>},
                                {"set_level", l_set_level},
                                {"get_level", l_get_level},
                                {nullptr, nullptr}};

@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
   }
   tide::runtime::set_main_state(L);
   tide::runtime::install_sigint_handler();
-  tide::log::get().debug("tide {} started", TIDE_VERSION);
+  tide::log::debug("tide {} started", TIDE_VERSION);
 
   Run run{argc, argv, &o};
   lua_pushcfunction(L, pmain);
@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
   if (!all_done) {
     // A thread ignored cancellation (stuck in C code): its state cannot be
     // closed safely, so leave without running destructors.
-    tide::log::get().warn("some threads did not stop at exit");
+    tide::log::warn("some threads did not stop at exit");
     std::fflush(stdout);
     std::fflush(stderr);
     std::_Exit(status);

@@ -111,7 +111,7 @@ Ref<Client> Client::create(ClientOptions options) {
   core->recv_conn = Redis::connect(core->opt.url, co);
   core->setup(*core->recv_conn);
   core->send_conn = Redis::connect(core->opt.url, co);
-  log::get().debug("{}: connected to Redis at {} (queue '{}', client {})", core->who, core->opt.url.where(),
+  log::debug("{}: connected to Redis at {} (queue '{}', client {})", core->who, core->opt.url.where(),
                    core->opt.queue, core->id);
   core->threads = core->alive = 2;
   try {
@@ -247,15 +247,15 @@ void Client::close_all(bool interrupted) noexcept {
       Deadline d = Deadline::after(5.0);
       for (auto& c : cores)
         if (!wait_until(c->word, d, [&] { return all_sent(*c); }))
-          log::get().warn("{}: tasks not sent to Redis at exit", c->who);
+          log::warn("{}: tasks not sent to Redis at exit", c->who);
     }
     for (auto& c : cores) c->request_stop();
     Deadline d = Deadline::after(5.0);
     for (auto& c : cores)
-      if (!wait_until(c->word, d, [&] { return finished(*c); })) log::get().warn("{}: threads did not stop", c->who);
+      if (!wait_until(c->word, d, [&] { return finished(*c); })) log::warn("{}: threads did not stop", c->who);
   } catch (const std::exception& e) {  // a second Ctrl-C: leave now
     for (auto& c : cores) c->request_stop();
-    log::get().debug("cluster pools at exit: {}", e.what());
+    log::debug("cluster pools at exit: {}", e.what());
   }
 }
 

@@ -124,7 +124,7 @@ void ClientCore::send_batch(Link& link, std::vector<Outbound>& batch) {
         if (rep.is_error()) {
           Ref<future::Future> f = std::move(it->second.future);
           pending.erase(it);
-          log::get().warn("{}: Redis refused task {}: {}", who, batch[done].task, rep.str);
+          log::warn("{}: Redis refused task {}: {}", who, batch[done].task, rep.str);
           complete(*f, failure(ErrorKind::OSError, "failed: Redis refused the task: " + rep.str));
         } else {
           it->second.entry_id = rep.str;
@@ -168,9 +168,9 @@ void ClientCore::send_loop() noexcept {
       word.notify_all();  // close_all waits until everything is sent
     }
   } catch (const Error& e) {
-    if (e.kind() != ErrorKind::Cancelled) log::get().error("{}: sender stopped: {}", who, e.what());
+    if (e.kind() != ErrorKind::Cancelled) log::error("{}: sender stopped: {}", who, e.what());
   } catch (const std::exception& e) {
-    log::get().error("{}: sender stopped: {}", who, e.what());
+    log::error("{}: sender stopped: {}", who, e.what());
   }
   thread_done();
 }
@@ -198,7 +198,7 @@ void ClientCore::take_results(Redis& r, const Reply& streams, std::string& last)
       why = "it is not a result for this client";
     }
     if (v != Verdict::Ok) {
-      log::get().warn("{}: refused result entry {} ({}): {}; dead-lettered", who, id, verdict_name(v), why);
+      log::warn("{}: refused result entry {} ({}): {}; dead-lettered", who, id, verdict_name(v), why);
       r.append({"XADD", keys.dead, "MAXLEN", "~", kDeadMaxLen, "*", "reason", why, "verdict", verdict_name(v),
                 "stream", results, "id", id, "m", m_field ? std::string_view(*m_field) : std::string_view()});
       refused.emplace_back(id, why);
@@ -215,7 +215,7 @@ void ClientCore::take_results(Redis& r, const Reply& streams, std::string& last)
     }
     if (!f) {  // a second run of a task (at least once): its first result won
       duplicates.fetch_add(1, std::memory_order_relaxed);
-      log::get().debug("{}: dropped a second result for task {}", who, e.task);
+      log::debug("{}: dropped a second result for task {}", who, e.task);
       continue;
     }
     Outcome& o = e.outcome;
@@ -280,7 +280,7 @@ void ClientCore::clean_up(bool delete_results) noexcept {
     if (delete_results) r->append({"DEL", results});
     while (r->expected()) r->read();
   } catch (const std::exception& e) {
-    log::get().debug("{}: could not clean up in Redis: {}", who, e.what());
+    log::debug("{}: could not clean up in Redis: {}", who, e.what());
   }
 }
 
@@ -305,7 +305,7 @@ void ClientCore::receive_loop() noexcept {
         r.append({"XREAD", "COUNT", kReadCount, "BLOCK", kBlockMs, "STREAMS", results, last});
         Reply got = r.read(kBlockSeconds, stop_fd.get());
         if (got.is_error()) {
-          log::get().warn("{}: XREAD failed: {}", who, got.str);
+          log::warn("{}: XREAD failed: {}", who, got.str);
           continue;
         }
         take_results(r, got, last);
@@ -315,9 +315,9 @@ void ClientCore::receive_loop() noexcept {
       }
     }
   } catch (const Error& e) {
-    if (e.kind() != ErrorKind::Cancelled) log::get().error("{}: receiver stopped: {}", who, e.what());
+    if (e.kind() != ErrorKind::Cancelled) log::error("{}: receiver stopped: {}", who, e.what());
   } catch (const std::exception& e) {
-    log::get().error("{}: receiver stopped: {}", who, e.what());
+    log::error("{}: receiver stopped: {}", who, e.what());
   }
   request_stop();  // the sender too
   thread_done();

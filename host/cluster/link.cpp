@@ -21,7 +21,7 @@ void Link::pause(double seconds) {
 
 void Link::lost(const std::exception& why) noexcept {
   if (redis_ && failures_ == 0)
-    log::get().warn("{}: lost the connection to Redis at {} ({}); reconnecting", who_, url_.where(), why.what());
+    log::warn("{}: lost the connection to Redis at {} ({}); reconnecting", who_, url_.where(), why.what());
   redis_.reset();
 }
 
@@ -33,12 +33,12 @@ Redis& Link::get() {
       auto r = Redis::connect(url_, options_);
       if (on_connect_) on_connect_(*r);
       redis_ = std::move(r);
-      if (failures_ > 0) log::get().info("{}: connected to Redis at {} again", who_, url_.where());
+      if (failures_ > 0) log::info("{}: connected to Redis at {} again", who_, url_.where());
       failures_ = 0;
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::OSError) throw;
       if (failures_ == 0 || failures_ % 20 == 0)
-        log::get().warn("{}: cannot reach Redis at {} ({}); retrying", who_, url_.where(), e.what());
+        log::warn("{}: cannot reach Redis at {} ({}); retrying", who_, url_.where(), e.what());
       ++failures_;
     }
   }

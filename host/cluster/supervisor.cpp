@@ -73,14 +73,14 @@ class Slot final : public ThreadBody {
         if (s_->stopping) break;
         double lived = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         fast_failures = lived < kFastFailure ? fast_failures + 1 : 0;
-        log::get().warn("worker process {} ended ({}); starting another", index_, how_it_ended(rc));
+        log::warn("worker process {} ended ({}); starting another", index_, how_it_ended(rc));
         if (fast_failures > 0)  // a pause before trying again, cut short by a stop
           wait_until(s_->word, Deadline::after(kFastFailure), [&] { return s_->stopping.load(); });
       }
       if (fast_failures >= kGiveUpAfter)
-        log::get().error("worker process {} keeps failing at start; giving it up", index_);
+        log::error("worker process {} keeps failing at start; giving it up", index_);
     } catch (const std::exception& e) {
-      log::get().error("worker process {}: {}", index_, e.what());
+      log::error("worker process {}: {}", index_, e.what());
     }
     s_->slot_ended();
     return Outcome{};
@@ -98,7 +98,7 @@ class Slot final : public ThreadBody {
       s_->children[static_cast<std::size_t>(index_)] = sp.child;
     }
     if (s_->stopping) sp.child->send_signal(SIGTERM);  // a stop that came while it started
-    log::get().debug("worker process {} started (pid {})", index_, sp.child->pid());
+    log::debug("worker process {} started (pid {})", index_, sp.child->pid());
     std::optional<int> rc = sp.child->wait(Deadline::never());
     {
       std::lock_guard lock(s_->m);
@@ -135,7 +135,7 @@ Supervisor::~Supervisor() {
 }
 
 void Supervisor::start() {
-  log::get().info("supervising {} worker processes", slots_.size());
+  log::info("supervising {} worker processes", slots_.size());
   for (auto& t : slots_) t->start();
 }
 

@@ -60,13 +60,13 @@ class Heartbeat final : public ThreadBody {
           break;
       }
     } catch (const std::exception& e) {
-      log::get().debug("heartbeat stopped: {}", e.what());
+      log::debug("heartbeat stopped: {}", e.what());
     }
     try {  // leave the workers hash: the client's count drops at once
       auto r = Redis::connect(s.opt.url, {std::min(s.opt.timeout, 2.0), -1});
       r->call({"HDEL", s.keys.workers, s.label});
     } catch (const std::exception& e) {
-      log::get().debug("heartbeat: could not leave the workers hash: {}", e.what());
+      log::debug("heartbeat: could not leave the workers hash: {}", e.what());
     }
     s.finished.store(true);
     if (s.opt.done_fd >= 0) {
@@ -164,14 +164,14 @@ void WorkerSet::start() {
   }
   threads_.push_back(Ref<Thread>::make(make_heartbeat(shared_), "heartbeat", false));
   for (auto& t : threads_) t->start();
-  log::get().info("worker {}: {} loop(s) on queue '{}' at Redis {}", s.label, s.opt.concurrency, s.opt.queue,
+  log::info("worker {}: {} loop(s) on queue '{}' at Redis {}", s.label, s.opt.concurrency, s.opt.queue,
                   s.opt.url.where());
 }
 
 void WorkerSet::stop(bool now) noexcept {
   WorkerShared& s = *shared_;
   if (!s.stopping.exchange(true)) {
-    log::get().info("worker {}: stopping{}", s.label, now ? " now" : " after the running tasks");
+    log::info("worker {}: stopping{}", s.label, now ? " now" : " after the running tasks");
     signal_fd(s.idle_stop);
   }
   if (now && !s.stopping_now.exchange(true)) {

@@ -45,7 +45,7 @@ class Loop final : public ThreadBody {
       serve();
       if (!s_->stopping_now) finish_own();
     } catch (const std::exception& e) {
-      if (!s_->stopping_now) log::get().error("worker {}: stopped: {}", consumer_, e.what());
+      if (!s_->stopping_now) log::error("worker {}: stopped: {}", consumer_, e.what());
     }
     exec_.reset();
     s_->loop_ended();
@@ -97,7 +97,7 @@ class Loop final : public ThreadBody {
   void reclaim(Redis& r) {
     Reply c = r.call({"XAUTOCLAIM", s_->keys.tasks, kGroup, consumer_, s_->min_idle_ms, cursor_, "COUNT", "1"});
     if (c.is_error() || c.elements.size() < 2) {
-      log::get().debug("worker {}: XAUTOCLAIM: {}", consumer_, c.str);
+      log::debug("worker {}: XAUTOCLAIM: {}", consumer_, c.str);
       return;
     }
     cursor_ = c.elements[0].str;
@@ -108,7 +108,7 @@ class Loop final : public ThreadBody {
       long long deliveries = 1;
       if (p.is_array() && !p.elements.empty() && p.elements[0].elements.size() == 4)
         deliveries = p.elements[0].elements[3].integer;
-      log::get().info("worker {}: reclaimed task {} from a worker that stopped (delivery {})", consumer_, id,
+      log::info("worker {}: reclaimed task {} from a worker that stopped (delivery {})", consumer_, id,
                       deliveries);
       handle(r, id, entry.elements[1], deliveries);
       append_delivery(r);
@@ -136,7 +136,7 @@ class Loop final : public ThreadBody {
       return refuse(r, id, m, "replayed", "its nonce was first seen as stream entry " + seen.str);
     Outcome out;
     if (std::string mismatch = check_runtime(e, s_->opt.lua, "its task"); !mismatch.empty()) {
-      log::get().warn("worker {}: task {}: {}", consumer_, id, mismatch);
+      log::warn("worker {}: task {}: {}", consumer_, id, mismatch);
       out = failure(ErrorKind::TransferError, "failed: " + mismatch);
     } else {
       s_->set_running(index_, id);
@@ -178,14 +178,14 @@ class Loop final : public ThreadBody {
     r.read();
     r.read();
     if (added.is_nil())
-      log::get().debug("worker {}: the client of task {} is gone; its result is dropped", consumer_, delivery_.id);
+      log::debug("worker {}: the client of task {} is gone; its result is dropped", consumer_, delivery_.id);
     else if (added.is_error())
-      log::get().warn("worker {}: Redis refused the result of task {}: {}", consumer_, delivery_.id, added.str);
+      log::warn("worker {}: Redis refused the result of task {}: {}", consumer_, delivery_.id, added.str);
     has_delivery_ = appended_ = false;
   }
 
   void refuse(Redis& r, const std::string& id, const std::string* m, const char* verdict, const std::string& why) {
-    log::get().warn("worker {}: refused task entry {} ({}): {}; dead-lettered", consumer_, id, verdict, why);
+    log::warn("worker {}: refused task entry {} ({}): {}; dead-lettered", consumer_, id, verdict, why);
     r.append({"XADD", s_->keys.dead, "MAXLEN", "~", kDeadMaxLen, "*", "reason", why, "verdict", verdict, "stream",
               s_->keys.tasks, "id", id, "consumer", consumer_, "m", m ? std::string_view(*m) : std::string_view()});
     r.append({"XACK", s_->keys.tasks, kGroup, id});
@@ -198,7 +198,7 @@ class Loop final : public ThreadBody {
   void give_up(Redis& r, const std::string& id, const Entry& e, const std::string& m, long long deliveries) {
     std::string why = "delivered " + std::to_string(deliveries) + " times (max_deliveries " +
                       std::to_string(e.max_deliveries) + "), and every worker that took it stopped";
-    log::get().warn("worker {}: task {} {}; dead-lettered", consumer_, id, why);
+    log::warn("worker {}: task {} {}; dead-lettered", consumer_, id, why);
     r.append({"XADD", s_->keys.dead, "MAXLEN", "~", kDeadMaxLen, "*", "reason", why, "verdict", "undeliverable",
               "stream", s_->keys.tasks, "id", id, "consumer", consumer_, "m", m});
     r.read();
@@ -224,7 +224,7 @@ class Loop final : public ThreadBody {
       }
       r->call({"XGROUP", "DELCONSUMER", s_->keys.tasks, kGroup, consumer_});
     } catch (const std::exception& e) {
-      log::get().warn("worker {}: could not finish cleanly: {}", consumer_, e.what());
+      log::warn("worker {}: could not finish cleanly: {}", consumer_, e.what());
     }
   }
 

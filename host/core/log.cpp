@@ -1,6 +1,7 @@
 #include "core/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/spdlog.h>
 #include <spdlog/sinks/sink.h>
 #include <unistd.h>
 
@@ -87,13 +88,31 @@ std::shared_ptr<spdlog::logger> make_logger() {
   return logger;
 }
 
-}  // namespace
-
 spdlog::logger& get() {
   // Never destroyed: threads may still log while static destructors run
   // (a script's os.exit, a daemon thread stuck in C code).
   static spdlog::logger* logger = new spdlog::logger(*make_logger());
   return *logger;
+}
+
+spdlog::level::level_enum to_spdlog(Level level) noexcept {
+  return static_cast<spdlog::level::level_enum>(static_cast<int>(level));
+}
+
+}  // namespace
+
+bool enabled(Level level) noexcept { return get().should_log(to_spdlog(level)); }
+
+void write(Level level, std::string_view text) {
+  get().log(to_spdlog(level), spdlog::string_view_t(text.data(), text.size()));
+}
+
+void set_level(Level level) { get().set_level(to_spdlog(level)); }
+Level level() noexcept { return static_cast<Level>(static_cast<int>(get().level())); }
+
+std::string_view level_name() noexcept {
+  auto sv = spdlog::level::to_string_view(get().level());
+  return {sv.data(), sv.size()};
 }
 
 void set_thread_name(const std::string& name) { t_name = name; }

@@ -195,7 +195,7 @@ Host::~Host() {
   try {
     run_protected(impl_->L, shutdown_pool_body, nullptr);
   } catch (const Error& e) {
-    log::get().warn("host pool shutdown: {}", e.what());
+    log::warn("host pool shutdown: {}", e.what());
   }
   bool all_done = true;
   if (g_hosts.fetch_sub(1) == 1) all_done = shutdown_host({});

@@ -63,7 +63,7 @@ Local* attach_local(const ConnData& data, shm::Offset off, bool fresh) {
     if (!fresh && !same_file(data.fd, data)) {
       slot->available = false;
       slot->fd_closed.store(true);
-      log::get().debug("pipe: connection {} arrived without its descriptor {}", off, data.fd);
+      log::debug("pipe: connection {} arrived without its descriptor {}", off, data.fd);
     }
   }
   ++slot->proxies;

@@ -90,7 +90,7 @@ bool serve_one(int sock) noexcept {
   if (r < 0) return errno == EAGAIN;
   if (r < static_cast<ssize_t>(sizeof rq.count) || rq.count > kMax ||
       static_cast<std::size_t>(r) != sizeof rq.count + rq.count * sizeof(std::uint64_t)) {
-    log::get().warn("pool: a worker sent a malformed descriptor request");
+    log::warn("pool: a worker sent a malformed descriptor request");
     rq.count = 0;
   }
   Reply rp{};

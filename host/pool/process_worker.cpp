@@ -99,7 +99,7 @@ void Core::supervise(Thread& self, int slot) {
       break;
     }
     const pid_t pid = child->pid();
-    log::get().debug("pool '{}': worker process '{}' started (pid {})", opt.name, name, pid);
+    log::debug("pool '{}': worker process '{}' started (pid {})", opt.name, name, pid);
 
     // ---- wait for it to end ----
     Ended how = Ended::Exited;
@@ -154,14 +154,14 @@ void Core::supervise(Thread& self, int slot) {
           TaskRecord again = *rec;
           ++again.attempts;
           if (shared->push(again, true) == PoolShared::Pushed::Ok) {
-            log::get().debug("pool '{}': {} {}; its task runs again (attempt {})", opt.name, who, how_ended(code),
+            log::debug("pool '{}': {} {}; its task runs again (attempt {})", opt.name, who, how_ended(code),
                              again.attempts + 1);
             return true;
           }
         }
         fut->complete_abandoned(out);
       } catch (const std::exception& e) {
-        log::get().error("pool '{}': a dead worker's task could not be failed: {}", opt.name, e.what());
+        log::error("pool '{}': a dead worker's task could not be failed: {}", opt.name, e.what());
       }
       close_record(*rec);
       return true;
@@ -183,7 +183,7 @@ void Core::supervise(Thread& self, int slot) {
     if (st == SlotState::Stopped) break;
     if (st == SlotState::Retired) {
       start_failures = 0;
-      log::get().debug("pool '{}': {} retired after {} tasks", opt.name, who, opt.max_tasks_per_worker);
+      log::debug("pool '{}': {} retired after {} tasks", opt.name, who, opt.max_tasks_per_worker);
       continue;
     }
     if (st == SlotState::InitFailed) {
@@ -205,7 +205,7 @@ void Core::supervise(Thread& self, int slot) {
         break_pool(std::move(died));
         break;
       }
-      log::get().debug("pool '{}': {} {} before it was ready; starting another", opt.name, who, how_ended(code));
+      log::debug("pool '{}': {} {} before it was ready; starting another", opt.name, who, how_ended(code));
       continue;
     }
     // Idle or Busy: it died.
@@ -223,7 +223,7 @@ void Core::supervise(Thread& self, int slot) {
       break;
     }
     if (!held(std::move(died), true))
-      log::get().debug("pool '{}': idle {} {}; replacing it", opt.name, who, how_ended(code));
+      log::debug("pool '{}': idle {} {}; replacing it", opt.name, who, how_ended(code));
   }
   s.state.store(static_cast<std::uint32_t>(SlotState::Empty), std::memory_order_release);
   worker_exited(self, false, slot);

@@ -33,7 +33,7 @@ void finish(future::Future& f, Outcome out, const std::string& worker, const std
     }
   } catch (const std::exception&) {
   }
-  log::get().error("pool '{}': a task's outcome could not be stored", pool_name);
+  log::error("pool '{}': a task's outcome could not be stored", pool_name);
 }
 
 // A record whose task cannot even be opened (its arguments no longer load)

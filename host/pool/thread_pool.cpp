@@ -154,7 +154,7 @@ void Core::worker_exited(Thread& self, bool retire, int slot) {
     if (!replace) --live;
   }
   if (replace) {
-    log::get().debug("pool '{}': replacing worker '{}' after {} tasks", opt.name, self.name(),
+    log::debug("pool '{}': replacing worker '{}' after {} tasks", opt.name, self.name(),
                      opt.max_tasks_per_worker);
     try {
       start_worker(slot);
@@ -183,7 +183,7 @@ void Core::break_pool(Outcome cause) {
     broken_outcome = out;
     pending = shared->stop(kBroken, true);
   }
-  log::get().error("{}{}{}", text, out.traceback.empty() ? "" : "\n", out.traceback);
+  log::error("{}{}{}", text, out.traceback.empty() ? "" : "\n", out.traceback);
   out.text = "failed: " + text;
   settle(pending, &out);
 }
@@ -275,7 +275,7 @@ Ref<Pool> Pool::create(Options options) {
     std::erase_if(*g_cores, [](const std::weak_ptr<Core>& w) { return w.expired(); });
     g_cores->push_back(core);
   }
-  log::get().debug("pool '{}' started with {} {} workers", core->opt.name, core->opt.workers,
+  log::debug("pool '{}' started with {} {} workers", core->opt.name, core->opt.workers,
                    procs ? process::method_name(core->opt.process.method) : "thread");
   return pool;
 }
@@ -366,14 +366,14 @@ void Pool::shutdown_all(bool interrupted, double grace) noexcept {
       for (auto& c : cores) c->wait_idle(Deadline::never());
       return;
     } catch (const Error&) {
-      log::get().warn("interrupted while waiting for pools at exit; cancelling their tasks");
+      log::warn("interrupted while waiting for pools at exit; cancelling their tasks");
     }
   }
   for (auto& c : cores) c->stop(true, true);
   Deadline d = Deadline::after(grace);
   for (auto& c : cores) {
     try {
-      if (!c->wait_idle(d)) log::get().warn("pool '{}': tasks still running at exit", c->opt.name);
+      if (!c->wait_idle(d)) log::warn("pool '{}': tasks still running at exit", c->opt.name);
     } catch (const Error&) {
     }
   }

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 #include <mutex>
 
 #include "core/error.hpp"
@@ -74,7 +75,7 @@ void start_locked() {
   g_server = pid;
   g_key.assign(key, sizeof key);
   g_counter = 0;
-  log::get().debug("forkserver {} started", pid);
+  log::debug("forkserver {} started", pid);
 }
 
 // The server went away (killed, crashed): forget it so the next request
@@ -130,7 +131,7 @@ int send_request(const ChildInfo& info, const std::vector<int>& fds, const std::
       int e = errno;
       drop_server_locked();
       if (attempt > 0) throw_os_error("forkserver: sending a request", e);
-      log::get().warn("forkserver was gone ({}); starting a new one", strerror(e));
+      log::warn("forkserver was gone ({}); starting a new one", strerror(e));
     }
   }
   close(sv[1]);
@@ -185,7 +186,7 @@ void stop() noexcept {
   int status;
   while (waitpid(g_server, &status, 0) < 0 && errno == EINTR) {
   }
-  log::get().debug("forkserver {} stopped", g_server);
+  log::debug("forkserver {} stopped", g_server);
   g_server = 0;
 }
 

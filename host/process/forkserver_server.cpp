@@ -82,7 +82,6 @@ void place_descriptors(const std::vector<int>& got, const Request& r) noexcept {
 }  // namespace
 
 int serve(int ctl, int arena_fd) {
-  auto& log = log::get();
   log::set_thread_name("forkserver");
   char key[32];
   ssize_t got;
@@ -140,7 +139,7 @@ int serve(int ctl, int arena_fd) {
       int conn = passed.front();
       std::vector<int> payload_fds(passed.begin() + 1, passed.end());
       if (const char* why = check_request(p, static_cast<std::size_t>(n), payload_fds.size(), secret, last_counter)) {
-        log.warn("forkserver: refused a request: {}", why);
+        log::warn("forkserver: refused a request: {}", why);
         reply(conn, kPid, -EACCES);
         close_all(passed);
         continue;
@@ -163,7 +162,7 @@ int serve(int ctl, int arena_fd) {
         close(conn);
         continue;
       }
-      log.debug("forkserver: child {} started", pid);
+      log::debug("forkserver: child {} started", pid);
       reply(conn, kPid, pid);
       children.emplace(pid, conn);
     }

@@ -176,7 +176,7 @@ void Process::start() {
   // child that already ended gets none, and needs none.)
   pidfd_ = pidfd_open(pid_);
   if (pidfd_ < 0 && method_ != StartMethod::ForkServer) throw_os_error("pidfd_open", errno);
-  log::get().debug("process '{}' started: pid {} ({})", name_, pid_, method_name(method_));
+  log::debug("process '{}' started: pid {} ({})", name_, pid_, method_name(method_));
   register_child(this);
 }
 
@@ -192,7 +192,7 @@ bool Process::try_reap_locked() {
     } else {
       // EOF: the forkserver died, and its children with it (PDEATHSIG).
       status_ = SIGKILL;
-      log::get().warn("process '{}': the forkserver went away", name_);
+      log::warn("process '{}': the forkserver went away", name_);
     }
   } else {
     int st = 0;
@@ -203,7 +203,7 @@ bool Process::try_reap_locked() {
     if (r == 0) return false;
     if (r < 0) {
       // Someone reaped it behind our back (os.waitpid(-1)): the status is lost.
-      log::get().warn("process '{}' (pid {}) was reaped elsewhere", name_, pid_);
+      log::warn("process '{}' (pid {}) was reaped elsewhere", name_, pid_);
       st = 255 << 8;
     }
     status_ = st;
@@ -211,7 +211,7 @@ bool Process::try_reap_locked() {
   reaped_ = true;
   if (stored_) shm::free_message(stored_);
   stored_ = 0;
-  log::get().debug("process '{}' (pid {}) ended: {}", name_, pid_,
+  log::debug("process '{}' (pid {}) ended: {}", name_, pid_,
                    WIFSIGNALED(status_) ? signal_name(WTERMSIG(status_)) : "exit code " + std::to_string(WEXITSTATUS(status_)));
   return true;
 }
@@ -369,7 +369,7 @@ void exit_hook(const ExitContext& ctx) noexcept {
       }
     }
   } catch (const std::exception& e) {
-    log::get().error("stopping child processes at exit: {}", e.what());
+    log::error("stopping child processes at exit: {}", e.what());
   }
   forkserver::stop();
 }

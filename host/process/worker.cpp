@@ -44,7 +44,7 @@ int worker(int arena_fd, int pipe_fd) {
   try {
     shm::Arena::adopt(arena_fd);
   } catch (const std::exception& e) {
-    log::get().error("worker: {}", e.what());
+    log::error("worker: {}", e.what());
     return kExitBadPayload;
   }
   return run_child(info, nullptr);
@@ -66,7 +66,7 @@ bool run_hidden_mode(int argc, char** argv, int& status) {
   try {
     status = is_worker ? worker(a, b) : forkserver::serve(a, b);
   } catch (const std::exception& e) {
-    log::get().error("{}: {}", argv[1], e.what());
+    log::error("{}: {}", argv[1], e.what());
     status = 2;
   }
   return true;

@@ -38,7 +38,7 @@ void complete_quietly(future::Future& f, const Outcome& o) noexcept {
   try {
     f.complete(o);
   } catch (const std::exception& e) {
-    log::get().error("child cannot report its outcome: {}", e.what());
+    log::error("child cannot report its outcome: {}", e.what());
   }
 }
 
@@ -210,11 +210,11 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
     fut = std::move(f);
     payload = process::load_child_payload(info);
   } catch (const std::exception& e) {
-    log::get().error("child cannot load its work: {}", e.what());
+    log::error("child cannot load its work: {}", e.what());
     if (fut) complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::TransferError});
     return process::kExitBadPayload;
   }
-  log::get().debug("child {} started (parent {})", getpid(), info.parent_pid);
+  log::debug("child {} started (parent {})", getpid(), info.parent_pid);
   int code = 1;
   try {
     if (L)
@@ -236,7 +236,7 @@ int run_lua_child(const process::ChildInfo& info, void* prepared) noexcept {
       code = 1;
     }
   } catch (const std::exception& e) {
-    log::get().error("child failed: {}", e.what());
+    log::error("child failed: {}", e.what());
     complete_quietly(*fut, Outcome{CompletionState::Failed, {}, e.what(), {}, ErrorKind::OSError});
   }
   fut.detach();  // borrowed

@@ -32,7 +32,7 @@ bool handle_done(lua_State* L, int idx) {
 void call_callback(lua_State* L) {
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     const char* msg = luaL_tolstring(L, -1, nullptr);
-    log::get().error("error in a future's done callback: {}", msg);
+    log::error("error in a future's done callback: {}", msg);
     lua_pop(L, 2);
   }
 }

@@ -86,7 +86,7 @@ int serve_pool_worker(lua_State* L) {
       try {
         init_failure->complete(init);
       } catch (const std::exception& e) {
-        log::get().error("pool '{}': the initializer's error cannot be reported: {}", pool_name, e.what());
+        log::error("pool '{}': the initializer's error cannot be reported: {}", pool_name, e.what());
       }
       s.payload_refs.store(0, std::memory_order_release);
       set_state(s, pool::SlotState::InitFailed);

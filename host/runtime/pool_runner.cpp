@@ -136,7 +136,7 @@ class LuaRunner final : public pool::TaskRunner {
       lua_setfield(L_, LUA_REGISTRYINDEX, kFinalizer);
       Outcome out = call_function(L_, base + 1, Message{});
       if (out.state == CompletionState::Failed)
-        log::get().error("{}{}{}", out.text, out.traceback.empty() ? "" : "\n", out.traceback);
+        log::error("{}{}{}", out.text, out.traceback.empty() ? "" : "\n", out.traceback);
     }
     lua_settop(L_, base);
   }

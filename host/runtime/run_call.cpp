@@ -120,7 +120,7 @@ Outcome run(lua_State* L, const Message& payload, int fn_slot, bool portable) no
     codec::encode(L, err, 1, out.values, {"error value", 0, portable});
   } catch (const std::exception& e) {
     out.values.clear();
-    log::get().debug("error value cannot be carried back: {}", e.what());
+    log::debug("error value cannot be carried back: {}", e.what());
   }
   lua_settop(L, base);
   return out;

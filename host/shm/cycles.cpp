@@ -229,7 +229,7 @@ class Collection {
         // Cannot happen (the snapshot said these were all the references);
         // leaking the block is safer than freeing what someone holds.
         try {
-          log::get().warn("shared arena: a cycle member kept {} references after collection", left);
+          log::warn("shared arena: a cycle member kept {} references after collection", left);
         } catch (...) {
         }
         continue;

@@ -63,7 +63,7 @@ void exit_hook(const ExitContext& ctx) noexcept {
   try {
     auto kids = snapshot();
     if (kids.empty()) return;
-    log::get().debug("stopping {} subprocess children at exit", kids.size());
+    log::debug("stopping {} subprocess children at exit", kids.size());
     for (auto& k : kids) k->signal_group(SIGTERM);
     Deadline grace = Deadline::after(kExitGrace);
     for (auto& k : kids) {
@@ -75,7 +75,7 @@ void exit_hook(const ExitContext& ctx) noexcept {
     }
     for (auto& k : kids) k->kill_and_reap();
   } catch (const std::exception& e) {
-    log::get().error("stopping subprocess children at exit: {}", e.what());
+    log::error("stopping subprocess children at exit: {}", e.what());
   }
 }
 
@@ -86,7 +86,7 @@ Child::Child(pid_t pid, UniqueFd pidfd, bool leader)
   if (!pidfd_) {
     // Reaped by someone else before we could open it (os.waitpid(-1)).
     reaped_ = true;
-    log::get().warn("subprocess pid {} was reaped elsewhere; its return code is unknown (0)", pid_);
+    log::warn("subprocess pid {} was reaped elsewhere; its return code is unknown (0)", pid_);
   }
 }
 
@@ -108,7 +108,7 @@ bool Child::reap_locked() {
     if (errno != ECHILD) throw_os_error("waitid", errno);
     // Reaped behind our back (os.waitpid(-1), or SIGCHLD set to "ignore"):
     // the status is lost. Python reports 0 then, and so do we.
-    log::get().warn("subprocess pid {} was reaped elsewhere; its return code is unknown (0)", pid_);
+    log::warn("subprocess pid {} was reaped elsewhere; its return code is unknown (0)", pid_);
     code_ = 0;
   } else if (info.si_pid == 0) {
     return false;
@@ -173,7 +173,7 @@ void Child::kill_and_reap() noexcept {
       if (::poll(&p, 1, 100) < 0 && errno != EINTR) throw_os_error("poll", errno);
     }
   } catch (const std::exception& e) {
-    log::get().warn("subprocess pid {}: cannot kill and reap it: {}", pid_, e.what());
+    log::warn("subprocess pid {}: cannot kill and reap it: {}", pid_, e.what());
   }
 }
 

@@ -253,7 +253,7 @@ Spawned spawn(const SpawnSpec& spec) {
   }
   out.child = std::make_shared<Child>(pid, std::move(pidfd), spec.new_session);
   track(out.child);
-  log::get().debug("subprocess {} started: pid {}", spec.argv[0], pid);
+  log::debug("subprocess {} started: pid {}", spec.argv[0], pid);
   return out;
 }
 

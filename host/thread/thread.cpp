@@ -99,7 +99,7 @@ Thread::Thread(Adopted, std::string name) : name_(std::move(name)), started_(tru
 Thread::~Thread() {
   if (completion_.state() == CompletionState::Failed && !error_observed_) {
     const Outcome& o = completion_.outcome();
-    log::get().error("unhandled error in thread '{}': {}\n{}", name_, o.text, o.traceback);
+    log::error("unhandled error in thread '{}': {}\n{}", name_, o.text, o.traceback);
   }
 }
 
@@ -142,7 +142,7 @@ void Thread::run() noexcept {
   }
   t_current = this;
   log::set_thread_name(name());
-  log::get().debug("thread started (tid {}{})", ident_, daemon ? ", daemon" : "");
+  log::debug("thread started (tid {}{})", ident_, daemon ? ", daemon" : "");
 
   Outcome out;
   out.state = CompletionState::Cancelled;
@@ -167,7 +167,7 @@ void Thread::run() noexcept {
   // A thread that was asked to stop and did not return normally counts as
   // cancelled, whatever error the cancellation surfaced as.
   if (cancelled && out.state == CompletionState::Failed) out = Outcome{CompletionState::Cancelled, {}, {}, {}};
-  log::get().debug("thread finished: {}",
+  log::debug("thread finished: {}",
                    out.state == CompletionState::Completed ? "completed"
                    : out.state == CompletionState::Failed  ? "failed"
                                                            : "cancelled");
@@ -289,7 +289,7 @@ bool Thread::shutdown_all(bool interrupted, double grace) {
         return r.non_daemon == 0;
       });
     } catch (const Error&) {
-      log::get().warn("interrupted while waiting for threads at exit; cancelling them");
+      log::warn("interrupted while waiting for threads at exit; cancelling them");
       cancel_matching(false);
     }
   }

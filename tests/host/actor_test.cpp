@@ -74,9 +74,9 @@ Outcome result(const Ref<Future>& f) {
 }
 
 struct QuietLog {
-  spdlog::level::level_enum old = tide::log::get().level();
-  QuietLog() { tide::log::get().set_level(spdlog::level::off); }
-  ~QuietLog() { tide::log::get().set_level(old); }
+  tide::log::Level old = tide::log::level();
+  QuietLog() { tide::log::set_level(tide::log::Level::off); }
+  ~QuietLog() { tide::log::set_level(old); }
 };
 
 }  // namespace

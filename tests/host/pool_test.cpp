@@ -158,9 +158,9 @@ std::thread when(Ready ready, F f) {
 
 // Silences the error lines a broken or terminated pool logs on purpose.
 struct QuietLog {
-  spdlog::level::level_enum old = tide::log::get().level();
-  QuietLog() { tide::log::get().set_level(spdlog::level::off); }
-  ~QuietLog() { tide::log::get().set_level(old); }
+  tide::log::Level old = tide::log::level();
+  QuietLog() { tide::log::set_level(tide::log::Level::off); }
+  ~QuietLog() { tide::log::set_level(old); }
 };
 
 // One worker running "A" (blocked on the gate) with "B" and "C" queued.
