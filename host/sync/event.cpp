@@ -14,16 +14,18 @@ EventData& Event::data() const noexcept { return data_of<EventData>(*this); }
 
 void Event::set() noexcept {
   EventData& d = data();
-  d.flag.store(1, std::memory_order_seq_cst);
-  d.sets.fetch_add(1, std::memory_order_seq_cst);
+  std::uint32_t s = d.state.load(std::memory_order_relaxed);
+  while (!d.state.compare_exchange_weak(s, (s + EventData::kOneSet) | EventData::kFlag, std::memory_order_seq_cst)) {
+  }
   d.word.notify_all();
 }
 
 bool Event::wait(const Deadline& deadline) {
   EventData& d = data();
-  std::uint32_t sets = d.sets.load(std::memory_order_seq_cst);
+  std::uint32_t sets = d.state.load(std::memory_order_seq_cst) >> 1;
   return wait_until(d.word, deadline, [&] {
-    return d.flag.load(std::memory_order_acquire) != 0 || d.sets.load(std::memory_order_acquire) != sets;
+    std::uint32_t s = d.state.load(std::memory_order_acquire);
+    return (s & EventData::kFlag) != 0 || (s >> 1) != sets;
   });
 }
 

@@ -11,8 +11,13 @@ namespace tide::sync {
 
 struct EventData {
   shm::SharedHeader header;
-  std::atomic<std::uint32_t> flag{0};
-  std::atomic<std::uint32_t> sets{0};  // bumped by every set()
+  // Bit 0: the flag. Above it: how many set() calls there were. One word,
+  // so a waiter never sees a set() half done: with two, a waiter could see
+  // the flag, return, clear it, and then see the late count bump of that
+  // same set() as a new one during its next wait (a ping-pong between two
+  // processes went out of step that way).
+  std::atomic<std::uint32_t> state{0};
+  static constexpr std::uint32_t kFlag = 1, kOneSet = 2;
   WaitWord word;
   EventData() noexcept { header.type = shm::SharedType::Event; }
 };
@@ -26,8 +31,8 @@ class Event final : public shm::SharedObject {
 
   EventData& data() const noexcept;
   void set() noexcept;
-  void clear() noexcept { data().flag.store(0, std::memory_order_seq_cst); }
-  bool is_set() const noexcept { return data().flag.load(std::memory_order_acquire) != 0; }
+  void clear() noexcept { data().state.fetch_and(~EventData::kFlag, std::memory_order_seq_cst); }
+  bool is_set() const noexcept { return (data().state.load(std::memory_order_acquire) & EventData::kFlag) != 0; }
   // true once the flag is set, or if a set() happened during the wait
   // (even if cleared since, as in Python); false at the deadline.
   bool wait(const Deadline& deadline);
