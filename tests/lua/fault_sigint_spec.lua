@@ -76,9 +76,16 @@ local function interrupt(name, setup, call, group)
   local ok, err = pcall(function()
     T.eq(p:read("l"), "ready", name)
     -- Until the main thread sleeps in the kernel: a hang detector, not an ordering.
+    -- The state seen is the one judged, not a second read: a blocked call may
+    -- wake for a moment and sleep again (a pool future's waiter is woken when
+    -- a worker starts the task), and a second read could land in that moment.
     local deadline = tide.monotonic() + HANG
-    while state_of(pid) ~= "S" and tide.monotonic() < deadline do require("tide.thread").yield() end
-    T.eq(state_of(pid), "S", name .. ": the main thread blocks")
+    local state = state_of(pid)
+    while state ~= "S" and tide.monotonic() < deadline do
+      require("tide.thread").yield()
+      state = state_of(pid)
+    end
+    T.eq(state, "S", name .. ": the main thread blocks")
   end)
   if not ok then  -- do not leave it running; show what it said
     if pid then pcall(os_.kill, pid, "SIGKILL") end
