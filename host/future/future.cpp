@@ -122,10 +122,10 @@ bool Future::cancel() noexcept {
 
 bool Future::set_running_or_notify_cancel() {
   std::uint32_t expected = u(CompletionState::Pending);
-  if (data().state.compare_exchange_strong(expected, u(CompletionState::Running), std::memory_order_acq_rel)) {
-    data().word.notify_all();
+  // No notify: every waiter on the word waits for done(), which Running is
+  // not (a notify here woke each sleeping result() for nothing, once a task).
+  if (data().state.compare_exchange_strong(expected, u(CompletionState::Running), std::memory_order_acq_rel))
     return true;
-  }
   if (expected == u(CompletionState::Cancelled)) return false;
   throw Error(ErrorKind::InvalidState, "future is already running or done");
 }
