@@ -77,8 +77,8 @@ local function interrupt(name, setup, call, group)
     T.eq(p:read("l"), "ready", name)
     -- Until the main thread sleeps in the kernel: a hang detector, not an ordering.
     -- The state seen is the one judged, not a second read: a blocked call may
-    -- wake for a moment and sleep again (a pool future's waiter is woken when
-    -- a worker starts the task), and a second read could land in that moment.
+    -- wake for a moment and sleep again (a notify meant for another state, a
+    -- signal), and a second read could land in that moment.
     local deadline = tide.monotonic() + HANG
     local state = state_of(pid)
     while state ~= "S" and tide.monotonic() < deadline do
