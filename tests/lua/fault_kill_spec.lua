@@ -15,14 +15,6 @@ local thread = require "tide.thread"
 
 local HANG = 30
 
-local function state_of(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s:match("%) (%a)")
-end
-
 -- Forks a child that runs `before(...)`, sets `ready`, then runs `block(...)`
 -- (which never returns); returns once the child sleeps in the kernel, then
 -- kills it with SIGKILL and reaps it.
@@ -35,14 +27,7 @@ local function kill_while(before, block)
     return 7  -- block() must not return
   end)
   T.truthy(ready:wait(HANG), "the child got ready")
-  local deadline = tide.monotonic() + HANG
-  -- The state seen is the one judged (a blocked call may wake for a moment).
-  local state = state_of(pid)
-  while state ~= "S" and tide.monotonic() < deadline do
-    thread.yield()
-    state = state_of(pid)
-  end
-  T.eq(state, "S", "the child blocks")
+  T.eq(T.await_sleep(pid, HANG), "S", "the child blocks")
   os_.kill(pid, "SIGKILL")
   T.eq(T.exit_code(pid), -9)
 end

@@ -38,17 +38,9 @@ local function descendants(pid, acc)
   return acc
 end
 
-local function state_of(pid, tid)
-  local f = io.open(string.format("/proc/%d/task/%d/stat", pid, tid or pid))
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s:match("%) (%a)")
-end
-
 -- Gone: no such process, or a zombie (dead, waiting for whoever reaps it).
 local function gone(pid)
-  local s = state_of(pid)
+  local s = T.proc_state(pid)
   return s == nil or s == "Z" or s == "X"
 end
 
@@ -75,17 +67,7 @@ local function interrupt(name, setup, call, group)
   local pid = math.tointeger(tonumber(p:read("l")))
   local ok, err = pcall(function()
     T.eq(p:read("l"), "ready", name)
-    -- Until the main thread sleeps in the kernel: a hang detector, not an ordering.
-    -- The state seen is the one judged, not a second read: a blocked call may
-    -- wake for a moment and sleep again (a notify meant for another state, a
-    -- signal), and a second read could land in that moment.
-    local deadline = tide.monotonic() + HANG
-    local state = state_of(pid)
-    while state ~= "S" and tide.monotonic() < deadline do
-      require("tide.thread").yield()
-      state = state_of(pid)
-    end
-    T.eq(state, "S", name .. ": the main thread blocks")
+    T.eq(T.await_sleep(pid, HANG), "S", name .. ": the main thread blocks")
   end)
   if not ok then  -- do not leave it running; show what it said
     if pid then pcall(os_.kill, pid, "SIGKILL") end

@@ -108,20 +108,47 @@ end
 T.sanitizer = os.getenv("TIDE_SANITIZER")
 if T.sanitizer == "" then T.sanitizer = nil end
 
+-- The state letter in a /proc stat file ("S", "R", "Z"...), nil if gone.
+local function stat_state(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local stat = f:read("a")
+  f:close()
+  return stat:match("%) (%a)")
+end
+
+-- The state of process `pid` (its main thread), nil once it is gone.
+function T.proc_state(pid) return stat_state("/proc/" .. pid .. "/stat") end
+
+-- Yields until `state()` is "S" (asleep in the kernel) or `seconds` pass;
+-- returns the last state seen. Judge that one, not a second read: a blocked
+-- call may wake for a moment and sleep again (a notify meant for another
+-- state, a signal), and a second read could land in that moment.
+local function await_sleep(state, seconds)
+  local thread = require "tide.thread"
+  local deadline = require("tide").monotonic() + seconds
+  local s = state()
+  while s ~= "S" and require("tide").monotonic() < deadline do
+    thread.yield()
+    s = state()
+  end
+  return s
+end
+
+-- Process `pid`'s main thread: yields until it sleeps in the kernel, at
+-- most `seconds`; returns the state seen. A hang detector, not an ordering.
+function T.await_sleep(pid, seconds)
+  return await_sleep(function() return T.proc_state(pid) end, seconds)
+end
+
 -- Yields until thread `t` sleeps in the kernel (/proc state S), so a fork
 -- does not catch it mid-allocation. A hang detector, not an ordering sleep.
 function T.wait_blocked(t)
-  local thread = require "tide.thread"
-  local deadline = require("tide").monotonic() + 10
-  repeat
+  local s = await_sleep(function()
     local tid = t.ident  -- nil until the thread is running
-    local f = tid and io.open(string.format("/proc/self/task/%d/stat", tid))
-    local stat = f and f:read("a") or ""
-    if f then f:close() end
-    if stat:match("%) S ") then return end
-    thread.yield()
-  until require("tide").monotonic() > deadline
-  fail("thread " .. t.name .. " never blocked", 2)
+    return tid and stat_state(string.format("/proc/self/task/%d/stat", tid))
+  end, 10)
+  if s ~= "S" then fail("thread " .. t.name .. " never blocked", 2) end
 end
 
 -- The pids of `pids` still alive (not gone, not a zombie) after waiting up
@@ -129,11 +156,8 @@ end
 function T.still_alive(pids, seconds)
   local tide = require "tide"
   local function alive(pid)
-    local f = io.open("/proc/" .. pid .. "/stat")
-    if not f then return false end
-    local stat = f:read("a")
-    f:close()
-    return stat:match("%) (%a)") ~= "Z"
+    local s = T.proc_state(pid)
+    return s ~= nil and s ~= "Z"
   end
   local deadline = tide.monotonic() + seconds
   local left
