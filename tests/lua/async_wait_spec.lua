@@ -206,8 +206,11 @@ T.test("async.recv reads messages a thread sends; Timeout; Closed at end of stre
     async.await(sender)
     b:close()
     T.raises("Closed", async.recv, a)
-    local c = pipe.Pipe()
+    -- Both ends held: an end left to the collector is closed by its __gc,
+    -- and c would then see end of stream instead of waiting.
+    local c, d = pipe.Pipe()
     T.raises("Timeout", async.recv, c, 0.01)
+    d:close()
   end)
 end)
 
