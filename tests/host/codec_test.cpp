@@ -1,6 +1,7 @@
 // Transfer codec (host/codec): round trips between two Lua states and the
 // TransferError paths. Hostile input: codec_hostile_test.cpp.
 #include "codec_test_util.hpp"
+#include "test_util.hpp"
 
 using namespace codec_test;
 
@@ -32,17 +33,14 @@ TEST_CASE("codec: scalars round trip with their exact types and bits") {
 }
 
 // Under the sanitizers 20 MB (every byte copied is instrumented there).
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define TIDE_BIG_MB "20"
-#else
-#define TIDE_BIG_MB "100"
-#endif
-TEST_CASE("codec: a " TIDE_BIG_MB " MB binary string") {
+TEST_CASE("codec: a 100 MB binary string (20 MB under sanitizers)") {
+  const std::string mb = test_util::kSanitized ? "20" : "100";
+  const std::string rep = "string.rep('ab\\0c', " + mb + " * 256 * 1024)";
   Lua a, b;
-  Message m = encode_expr(a, "string.rep('ab\\0c', " TIDE_BIG_MB " * 256 * 1024)");
-  CHECK(m.bytes.size() < std::stoul(TIDE_BIG_MB) * 1024 * 1024 + 32);
+  Message m = encode_expr(a, rep);
+  CHECK(m.bytes.size() < std::stoul(mb) * 1024 * 1024 + 32);
   store(b, m);
-  run(b, "assert(#v[1] == " TIDE_BIG_MB " * 1024 * 1024 and v[1] == string.rep('ab\\0c', " TIDE_BIG_MB " * 256 * 1024))");
+  run(b, "assert(#v[1] == " + mb + " * 1024 * 1024 and v[1] == " + rep + ")");
 }
 
 TEST_CASE("codec: tables, cycles, shared sub-tables and keys of every type") {

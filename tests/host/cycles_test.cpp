@@ -18,6 +18,7 @@
 #include "shared_values/table.hpp"
 #include "shm/cycles.hpp"
 #include "sync/event.hpp"
+#include "test_util.hpp"
 
 namespace {
 
@@ -32,11 +33,7 @@ using tide::shared_values::Table;
 using tide::shm::CycleCollector;
 namespace sv = tide::shared_values;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kScale = 10;
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = test_util::kSanitized ? 10 : 1;
 
 std::int64_t in_use() { return tide::shm::Arena::get().bytes_in_use(); }
 Deadline never() { return Deadline::never(); }

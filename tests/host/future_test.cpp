@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "future/future.hpp"
 #include "shm/arena.hpp"
+#include "test_util.hpp"
 
 using tide::CompletionState;
 using tide::Deadline;
@@ -135,12 +136,7 @@ TEST_CASE("wait_many: woken by completions from another thread, in stamp order")
   CHECK_FALSE(Future::wait_many(futs, Deadline::after(0), [] { return false; }));
 }
 
-// Under the sanitizers a fifth as many: each is instrumented many times over.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kManyFutures = 20000;
-#else
-constexpr int kManyFutures = 100000;
-#endif
+constexpr int kManyFutures = test_util::kSanitized ? 20000 : 100000;
 TEST_CASE("100,000 futures (20,000 under sanitizers): created, completed, dropped; no arena memory leaks") {
   Future::create();  // the process tree's FutureTree exists from here on
   std::int64_t before = tide::shm::Arena::get().bytes_in_use();

@@ -459,12 +459,7 @@ TEST_CASE("stress: 4 submitters x 10,000 tasks on 2 workers, each run and comple
   CHECK(not_once == 0);
 }
 
-// Under the sanitizers a fifth as many: each is instrumented many times over.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kManyTasks = 20000;
-#else
-constexpr int kManyTasks = 100000;
-#endif
+constexpr int kManyTasks = test_util::kSanitized ? 20000 : 100000;
 TEST_CASE("100,000 tasks (20,000 under sanitizers) leave no arena memory behind") {
   Future::create();  // the process tree's FutureTree exists from here on
   std::int64_t before = tide::shm::Arena::get().bytes_in_use();

@@ -13,6 +13,7 @@
 #include "queue/priority_key.hpp"
 #include "queue/queue.hpp"
 #include "queue/queue_data.hpp"
+#include "test_util.hpp"
 
 namespace queue_test {
 
@@ -21,11 +22,7 @@ using tide::ErrorKind;
 using tide::Ref;
 using namespace tide::queue;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr int kScale = 10;
-#else
-constexpr int kScale = 1;
-#endif
+constexpr int kScale = test_util::kSanitized ? 10 : 1;
 
 inline Deadline now() { return Deadline::after(0); }
 inline Deadline never() { return Deadline::never(); }

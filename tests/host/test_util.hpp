@@ -14,6 +14,14 @@ namespace test_util {
 
 using Clock = std::chrono::steady_clock;
 
+// Sanitizer builds instrument every access, so the heavy tests run smaller
+// there (each file says by how much).
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }

@@ -24,6 +24,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "test_util.hpp"
+
 namespace {
 
 struct Config {
@@ -360,11 +362,7 @@ Result check(Config c) {
 
 // Sanitizers slow this single-threaded search down tenfold and find nothing
 // in it: their builds check the same properties on smaller configurations.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kMore = 0;
-#else
-constexpr int kMore = 1;
-#endif
+constexpr int kMore = test_util::kSanitized ? 0 : 1;
 
 void require_sound(const Result& r) {
   CHECK(r.states > 1000);
