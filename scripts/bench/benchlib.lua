@@ -21,11 +21,9 @@ function M.best(n, fn, ...)
   return best
 end
 
--- Runs the Python twin and returns the "key=value" figures it printed
--- (numbers converted). Fails loudly if Python fails, so a broken twin can
--- never be mistaken for a comparison.
 -- Runs `cmd` and returns the "key=value" figures it printed (numbers
--- converted); raises, naming `what`, if it fails.
+-- converted); raises, naming `what`, if it fails, so a broken program can
+-- never be mistaken for a comparison.
 local function figures(cmd, what)
   local p = assert(io.popen(cmd .. " 2>&1"))
   local out = p:read("a")
@@ -38,6 +36,7 @@ local function figures(cmd, what)
   return r
 end
 
+-- The Python twin's figures.
 function M.python(script)
   local path = M.dir .. "/" .. script
   return figures("python3 '" .. path .. "'", "python3 " .. path)
