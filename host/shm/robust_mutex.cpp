@@ -21,13 +21,17 @@ bool take(std::atomic<std::int32_t>& w, std::int32_t expected, std::int32_t me) 
   return w.compare_exchange_strong(expected, me, std::memory_order_acquire, std::memory_order_relaxed);
 }
 
+// A holder in this process is alive by definition: no system call (a queue's
+// get tries the put lock, which a producer thread here usually holds).
+bool holder_dead(std::int32_t held, std::int32_t me) noexcept { return held != me && !pid_alive(held); }
+
 }  // namespace
 
 bool RobustMutex::try_lock() noexcept {
   std::int32_t me = current_pid();
   std::int32_t held = owner.load(std::memory_order_relaxed);
   if (held == 0) return take(owner, 0, me);
-  return !pid_alive(held) && take(owner, held, me);
+  return holder_dead(held, me) && take(owner, held, me);
 }
 
 bool RobustMutex::lock_slow(std::int32_t me) noexcept {
@@ -45,7 +49,7 @@ bool RobustMutex::lock_slow(std::int32_t me) noexcept {
     } else if (round < kSpins + kYields) {
       sched_yield();
     } else {
-      if ((round - kSpins - kYields) % kCheckEvery == 0 && !pid_alive(held) && take(owner, held, me))
+      if ((round - kSpins - kYields) % kCheckEvery == 0 && holder_dead(held, me) && take(owner, held, me))
         return true;
       timespec ts{0, nap};
       nanosleep(&ts, nullptr);
