@@ -133,6 +133,10 @@ void* Arena::alloc(std::size_t size) {
   Header* h = header();
   Offset off;
   bool recycled;
+  // Before the free list is read: its head's `next` was written by whoever
+  // freed that block, maybe another process, after a thread here last wrote
+  // the header (TSan sees only this process's side of the lock).
+  tsan_handoff_acquire();
   {
     RobustLock lock(h->lock);
     off = h->free_list[cls];
@@ -146,7 +150,6 @@ void* Arena::alloc(std::size_t size) {
       h->bump = off + (Offset(1) << cls);
     }
   }
-  tsan_handoff_acquire();  // the block may have been used by another process
   auto* b = at<BlockHeader>(off);
   bool dirty = recycled && (b->cls & kDirty) != 0;
   b->cls = static_cast<std::uint32_t>(cls);
