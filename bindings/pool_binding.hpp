@@ -28,7 +28,9 @@ PoolSpec read_spec(lua_State* L, lua_Integer max_workers);
 
 // submit's function cache (pool_functions.cpp). blob_box: Lua API only (may
 // raise, holds no C++ object): fn's cache box, made empty if new, or
-// nullptr when fn is not cacheable. function_blob (inside protect(), may
+// nullptr when fn is not cacheable; it pushes the box (or nil), which keeps
+// the box alive: leave it on the stack until function_blob is done with it.
+// function_blob (inside protect(), may
 // throw TransferError): the blob to submit, encoded once per box.
 // `portable` (tide.cluster): the function leaves this machine, so a tide
 // object among its upvalues is a TransferError. A cached function has no

@@ -1,11 +1,22 @@
 // submit's function cache (pool_binding.hpp): a function whose upvalues are
 // only the global table (or none), and any C function, is encoded once per
-// submitting state and the blob reused for every later submit (a weak table
-// fn -> blob box, and bytecode -> box for equal closures made in a loop);
-// each worker then decodes it once. A closure with other upvalues is encoded
-// at every submit, so workers see its upvalues as they were at that submit.
+// submitting state and the blob reused for every later submit; each worker
+// then decodes it once. A closure with other upvalues is encoded at every
+// submit, so workers see its upvalues as they were at that submit.
+//
+// Boxes are found by closure (a weak-keyed table) and, for a closure not
+// seen before, by its bytecode: a loop that submits `function(x) ... end`
+// makes a new, equal closure each time (issue 14, W4). That look-up dumps
+// into a reused buffer and keys by the dump's hash (checked against the
+// box's copy), so it allocates nothing. Such a closure is remembered by
+// itself only when it is the first of its bytecode or is seen twice in a
+// row: remembering every fresh literal grew the closure table by one entry
+// per submit, a table GC had to walk and lookups that missed the cache.
+#include <functional>
 #include <memory>
 #include <new>
+#include <string>
+#include <string_view>
 
 #include "codec/codec.hpp"
 #include "pool_binding.hpp"
@@ -16,12 +27,14 @@ using pool::FunctionBlob;
 
 struct BlobBox {
   std::shared_ptr<const FunctionBlob> blob;
+  std::string code;  // the bytecode it is found by; empty for a C function
 };
 
 namespace {
 
 constexpr const char* kBlobs = "tide.pool.blobs";              // weak fn -> BlobBox
-constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // bytecode -> weak BlobBox
+constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // hash of bytecode -> weak BlobBox
+constexpr const char* kLastDumped = "tide.pool.last_dumped";     // [1] = weak last closure dumped
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
 
 int box_gc(lua_State* L) {
@@ -57,71 +70,109 @@ void push_weak_table(lua_State* L, const char* key, const char* mode) {
   lua_setfield(L, LUA_REGISTRYINDEX, key);
 }
 
-// lua_dump into a Lua string, as string.dump does: the buffer starts in
-// the first write, above the function being dumped.
-struct DumpState {
-  luaL_Buffer b;
-  bool init = false;
-};
-
-int dump_to_buffer(lua_State* L, const void* p, std::size_t n, void* ud) {
-  auto* d = static_cast<DumpState*>(ud);
-  if (!d->init) {
-    d->init = true;
-    luaL_buffinit(L, &d->b);
+// lua_dump's writer: a C++ exception must not cross Lua's C frames.
+int dump_to_string(lua_State*, const void* p, std::size_t n, void* ud) noexcept {
+  try {
+    static_cast<std::string*>(ud)->append(static_cast<const char*>(p), n);
+    return 0;
+  } catch (...) {
+    return 1;
   }
-  luaL_addlstring(&d->b, static_cast<const char*>(p), n);
-  return 0;
 }
 
-// The box caching fn's blob (created empty if new), or nullptr when fn is
-// not cacheable. Found by closure first, then by bytecode: a loop that
-// submits `function(x) ... end` makes a new closure each time, all equal.
-// Lua API only: may raise, holds no C++ object.
-BlobBox* box_for(lua_State* L, int fn) {
-  if (!cacheable(L, fn)) return nullptr;
-  int top = lua_gettop(L);
-  push_weak_table(L, kBlobs, "k");  // closure -> box
+// fn's bytecode (with debug info: line numbers must match) in a buffer
+// reused by this thread; empty if it could not be had.
+const std::string& dump(lua_State* L, int fn) {
+  thread_local std::string code;
+  code.clear();
   lua_pushvalue(L, fn);
-  if (lua_rawget(L, -2) == LUA_TUSERDATA) {
-    auto* box = static_cast<BlobBox*>(lua_touserdata(L, -1));
-    lua_settop(L, top);
-    return box;
+  if (lua_dump(L, dump_to_string, &code, 0) != 0) code.clear();
+  lua_pop(L, 1);
+  return code;
+}
+
+// True when fn was also the last closure looked up by bytecode (it is being
+// reused, so worth remembering by itself); otherwise it becomes that one.
+bool seen_twice(lua_State* L, int fn) {
+  push_weak_table(L, kLastDumped, "v");
+  lua_rawgeti(L, -1, 1);
+  bool again = lua_rawequal(L, -1, fn);
+  lua_pop(L, 1);
+  if (!again) {
+    lua_pushvalue(L, fn);
+    lua_rawseti(L, -2, 1);
   }
   lua_pop(L, 1);
-  push_weak_table(L, kBlobsByCode, "v");  // bytecode -> box
+  return again;
+}
+
+BlobBox* new_box(lua_State* L, const std::string& code) {
+  auto* box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
+  new (box) BlobBox{};
+  if (luaL_newmetatable(L, kBoxMeta)) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  try {
+    box->code = code;
+  } catch (...) {
+    return nullptr;  // the box is garbage; its __gc runs the destructor
+  }
+  return box;
+}
+
+// Pushes the box caching fn's blob (created empty if new) and returns it;
+// pushes nil and returns nullptr when fn is not cacheable. Lua API only: may
+// raise, holds no C++ object.
+BlobBox* box_for(lua_State* L, int fn) {
+  fn = lua_absindex(L, fn);
+  int top = lua_gettop(L);
+  auto none = [&]() -> BlobBox* {
+    lua_settop(L, top);
+    lua_pushnil(L);
+    return nullptr;
+  };
+  if (!cacheable(L, fn)) return none();
+  const int by_fn = top + 1, by_code = top + 2, key = top + 3, found = top + 4;
+  push_weak_table(L, kBlobs, "k");
+  lua_pushvalue(L, fn);
+  if (lua_rawget(L, by_fn) == LUA_TUSERDATA) {
+    lua_replace(L, by_fn);
+    return static_cast<BlobBox*>(lua_touserdata(L, by_fn));
+  }
+  lua_pop(L, 1);
+  push_weak_table(L, kBlobsByCode, "v");
+  const std::string* code = nullptr;
   if (lua_iscfunction(L, fn)) {
     lua_pushlightuserdata(L, reinterpret_cast<void*>(lua_tocfunction(L, fn)));
   } else {
-    DumpState d;
-    lua_pushvalue(L, fn);
-    lua_dump(L, dump_to_buffer, &d, 0);  // with debug info: line numbers must match
-    if (!d.init) luaL_buffinit(L, &d.b);
-    luaL_pushresult(&d.b);
-    lua_remove(L, -2);
+    code = &dump(L, fn);
+    if (code->empty()) return none();
+    lua_pushinteger(L, static_cast<lua_Integer>(std::hash<std::string_view>{}(*code)));
   }
-  int code = lua_gettop(L);
   BlobBox* box;
-  lua_pushvalue(L, code);
-  if (lua_rawget(L, -3) == LUA_TUSERDATA) {
-    box = static_cast<BlobBox*>(lua_touserdata(L, -1));
+  bool fresh = false;
+  lua_pushvalue(L, key);
+  if (lua_rawget(L, by_code) == LUA_TUSERDATA) {
+    box = static_cast<BlobBox*>(lua_touserdata(L, found));
+    if (code && box->code != *code) return none();  // another function with the same hash
   } else {
     lua_pop(L, 1);
-    box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
-    new (box) BlobBox{};
-    if (luaL_newmetatable(L, kBoxMeta)) {
-      lua_pushcfunction(L, box_gc);
-      lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, code);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, code - 1);
+    box = new_box(L, code ? *code : std::string());
+    if (!box) return none();
+    lua_pushvalue(L, key);
+    lua_pushvalue(L, found);
+    lua_rawset(L, by_code);
+    fresh = true;
   }
-  lua_pushvalue(L, fn);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, top + 1);
-  lua_settop(L, top);
+  if (fresh || !code || seen_twice(L, fn)) {
+    lua_pushvalue(L, fn);
+    lua_pushvalue(L, found);
+    lua_rawset(L, by_fn);
+  }
+  lua_replace(L, by_fn);
+  lua_settop(L, by_fn);
   return box;
 }
 

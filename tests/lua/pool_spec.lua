@@ -312,6 +312,47 @@ T.test("closures carry their upvalues as they were at each submit", function()
   for i = 1, 100 do T.eq(fs[i]:result(), i * i) end
 end)
 
+T.test("a new closure literal at each submit runs as one function; different code is never confused", function()
+  local p <close> = pool.ThreadPool{workers = 1}
+  -- Each submit makes a new closure, found by its bytecode in submit's cache
+  -- (and in the worker's decode cache): the worker runs one copy of it (it
+  -- counts the distinct functions it ran, holding each).
+  local fs = {}
+  for i = 1, 50 do
+    fs[i] = p:submit(function(x)
+      local me = debug.getinfo(1, "f").func
+      _G.ran = _G.ran or {n = 0}
+      if not _G.ran[me] then _G.ran[me] = true; _G.ran.n = _G.ran.n + 1 end
+      return _G.ran.n, x
+    end, i)
+  end
+  for i = 1, 50 do
+    local copies, x = fs[i]:result()
+    T.eq(copies, 1); T.eq(x, i)
+  end
+  -- Alternating literals with different code, then two with the same code on
+  -- different lines: each runs as itself, line numbers included.
+  local got = {}
+  for i = 1, 20 do
+    if i % 2 == 0 then
+      got[i] = p:submit(function(x) return x * 2 end, i)
+    else
+      got[i] = p:submit(function(x) return -x end, i)
+    end
+  end
+  for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and i * 2 or -i) end
+  local a = p:submit(function() error("boom") end)
+  local b = p:submit(function()
+    error("boom") end)
+  local ea, eb = T.raises("RemoteError", "boom", a.result, a), T.raises("RemoteError", "boom", b.result, b)
+  T.truthy(tostring(ea):match(":(%d+): boom") ~= tostring(eb):match(":(%d+): boom"),
+           "same bytecode on different lines ran as one: " .. tostring(ea) .. " / " .. tostring(eb))
+  -- A literal that is also reused afterwards is still right.
+  local f
+  for i = 1, 3 do f = function(x) return x + 100 end; T.eq(p:submit(f, i):result(), i + 100) end
+  for i = 1, 10 do T.eq(p:submit(f, i):result(), i + 100) end
+end)
+
 T.test("nested submission from a task to another pool", function()
   local outer <close> = pool.ThreadPool{workers = 1}
   local inner <close> = pool.ThreadPool{workers = 2}
