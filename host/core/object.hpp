@@ -4,6 +4,7 @@
 // handle, worker or message refers to it.
 #pragma once
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 
@@ -24,6 +25,11 @@ class Object {
   // proxies of shared data, that data (a Lua state keeps one handle per
   // identity: runtime/handles.hpp).
   virtual const void* identity() const noexcept { return this; }
+  // Bytes outside any Lua heap that a handle to this object keeps alive
+  // (the object, its arena data). A new handle charges them to its state's
+  // collector, which otherwise sees only the small userdata and lets
+  // thousands of dead handles (a future per task) pile up in the arena.
+  virtual std::size_t footprint() const noexcept { return 0; }
 
   void retain() const noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() const noexcept {

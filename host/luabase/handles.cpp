@@ -75,6 +75,19 @@ int push_cache(lua_State* L) {
   }
   return lua_gettop(L);
 }
+// Tells L's collector about `bytes` allocated outside its heap, as if it had
+// allocated them (lua_gc STEP adds them to its debt), a kilobyte at a time
+// (the unit it takes); the remainder waits in this thread's account. Not
+// when the script stopped the collector: STEP would run it anyway.
+void charge_collector(lua_State* L, std::size_t bytes) {
+  thread_local std::size_t owed = 0;
+  owed += bytes;
+  if (owed < 1024) return;
+  int kb = static_cast<int>(owed / 1024);
+  owed %= 1024;
+  if (lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, kb);
+}
+
 }  // namespace
 
 void push_handle(lua_State* L, Object* obj) {
@@ -111,6 +124,7 @@ void push_handle(lua_State* L, Object* obj) {
   lua_pushvalue(L, -1);
   lua_rawsetp(L, cache, id);
   lua_remove(L, cache);
+  charge_collector(L, obj->footprint());
 }
 
 }  // namespace tide

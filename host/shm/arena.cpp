@@ -224,6 +224,10 @@ bool Arena::is_block(Offset off, std::size_t need) const noexcept {
   return off - sizeof(BlockHeader) + bytes <= size_ && need <= bytes - sizeof(BlockHeader);
 }
 
+std::size_t Arena::block_bytes(const void* p) const noexcept {
+  return std::size_t(1) << (static_cast<const BlockHeader*>(p)[-1].cls & ~kDirty);
+}
+
 RobustMutex& Arena::cycle_mutex() const noexcept { return header()->cycle_mutex; }
 
 std::int64_t Arena::bytes_in_use() const noexcept {

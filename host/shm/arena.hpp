@@ -52,6 +52,8 @@ class Arena {
   // in records from another process (a worker's ChildInfo, stored
   // messages), so a corrupt one is refused instead of read as an object.
   bool is_block(Offset off, std::size_t need) const noexcept;
+  // The bytes the block at `p` (from alloc) takes, header included.
+  std::size_t block_bytes(const void* p) const noexcept;
 
   int fd() const noexcept { return fd_; }
   std::size_t size() const noexcept { return size_; }

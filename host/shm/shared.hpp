@@ -120,6 +120,9 @@ class SharedObject : public Object {
 
   SharedHeader* shared_header() const noexcept { return header_; }
   const void* identity() const noexcept override { return header_; }
+  std::size_t footprint() const noexcept override {
+    return sizeof(SharedObject) + Arena::get().block_bytes(header_);
+  }
   Offset offset() const noexcept { return Arena::get().offset_of(header_); }
 
   // Drops this proxy's shared reference now, for a proxy borrowed from a
