@@ -28,6 +28,9 @@ using pool::FunctionBlob;
 struct BlobBox {
   std::shared_ptr<const FunctionBlob> blob;
   std::string code;  // the bytecode it is found by; empty for a C function
+  // Finalized: a closure resurrected by another finalizer can still find
+  // its box in the weak-keyed table after the box's __gc ran.
+  bool dead = false;
 };
 
 namespace {
@@ -37,10 +40,17 @@ constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // hash of byte
 constexpr const char* kLastDumped = "tide.pool.last_dumped";     // [1] = weak last closure dumped
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
 
+// Frees what the box holds and leaves an empty, dead one (owning nothing)
+// for Lua to free later.
 int box_gc(lua_State* L) {
-  static_cast<BlobBox*>(lua_touserdata(L, 1))->~BlobBox();
+  auto* box = static_cast<BlobBox*>(lua_touserdata(L, 1));
+  box->~BlobBox();
+  new (box) BlobBox{};
+  box->dead = true;
   return 0;
 }
+
+std::size_t hash_of(const std::string& code) noexcept { return std::hash<std::string_view>{}(code); }
 
 // True for a C function or a Lua function whose upvalues are all the
 // global table: its encoding never changes, so it can be reused.
@@ -106,7 +116,10 @@ bool seen_twice(lua_State* L, int fn) {
   return again;
 }
 
-BlobBox* new_box(lua_State* L, const std::string& code) {
+// A new box for `code` (a C function's: nullptr) on the stack. Copies the
+// bytecode only after the Lua calls, which may raise or run a finalizer that
+// dumps another function into the same buffer (then the hash tells).
+BlobBox* new_box(lua_State* L, const std::string* code, std::size_t hash) {
   auto* box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
   new (box) BlobBox{};
   if (luaL_newmetatable(L, kBoxMeta)) {
@@ -114,12 +127,13 @@ BlobBox* new_box(lua_State* L, const std::string& code) {
     lua_setfield(L, -2, "__gc");
   }
   lua_setmetatable(L, -2);
+  if (!code) return box;
   try {
-    box->code = code;
+    box->code = *code;
   } catch (...) {
     return nullptr;  // the box is garbage; its __gc runs the destructor
   }
-  return box;
+  return hash_of(box->code) == hash ? box : nullptr;
 }
 
 // Pushes the box caching fn's blob (created empty if new) and returns it;
@@ -138,28 +152,33 @@ BlobBox* box_for(lua_State* L, int fn) {
   push_weak_table(L, kBlobs, "k");
   lua_pushvalue(L, fn);
   if (lua_rawget(L, by_fn) == LUA_TUSERDATA) {
+    auto* box = static_cast<BlobBox*>(lua_touserdata(L, -1));
+    if (box->dead) return none();
     lua_replace(L, by_fn);
-    return static_cast<BlobBox*>(lua_touserdata(L, by_fn));
+    return box;
   }
   lua_pop(L, 1);
   push_weak_table(L, kBlobsByCode, "v");
   const std::string* code = nullptr;
+  std::size_t hash = 0;
   if (lua_iscfunction(L, fn)) {
     lua_pushlightuserdata(L, reinterpret_cast<void*>(lua_tocfunction(L, fn)));
   } else {
     code = &dump(L, fn);
     if (code->empty()) return none();
-    lua_pushinteger(L, static_cast<lua_Integer>(std::hash<std::string_view>{}(*code)));
+    hash = hash_of(*code);
+    lua_pushinteger(L, static_cast<lua_Integer>(hash));
   }
   BlobBox* box;
   bool fresh = false;
   lua_pushvalue(L, key);
   if (lua_rawget(L, by_code) == LUA_TUSERDATA) {
     box = static_cast<BlobBox*>(lua_touserdata(L, found));
-    if (code && box->code != *code) return none();  // another function with the same hash
+    // Compared before anything here allocates (the buffer is still fn's).
+    if (box->dead || (code && box->code != *code)) return none();  // or another function, same hash
   } else {
     lua_pop(L, 1);
-    box = new_box(L, code ? *code : std::string());
+    box = new_box(L, code, hash);
     if (!box) return none();
     lua_pushvalue(L, key);
     lua_pushvalue(L, found);

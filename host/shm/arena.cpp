@@ -147,12 +147,14 @@ void* Arena::alloc(std::size_t size) {
   Header* h = header();
   Offset off;
   bool recycled;
-  // Before the free list is read: its head's `next` was written by whoever
-  // freed that block, maybe another process, after a thread here last wrote
-  // the header (TSan sees only this process's side of the lock).
-  tsan_handoff_acquire();
   {
     RobustLock lock(h->lock);
+    // Before the free list is read, with the lock held: the head's `next`
+    // was written by whoever freed that block, maybe another process, after
+    // a thread here last wrote the header (TSan sees only this process's
+    // side of the lock). Taken any earlier, a hand-off released while this
+    // thread waited for the lock would be missed.
+    tsan_handoff_acquire();
     Offset& head = h->free_head(cls);
     off = head;
     recycled = off != 0;
