@@ -77,17 +77,24 @@ T.test("Redis restarted mid-map with appendonly yes: every result arrives, none 
   local w2 <close> = cu.worker{url = url, queue = "restart", heartbeat = 2 * cu.BEAT}
   local p <close> = pool(url, {queue = "restart"})
   -- Tasks 101 and 102 wait on named pipes: each holds one worker, so tasks
-  -- 103.. stay in the stream while Redis is down.
+  -- 103.. stay in the stream while Redis is down. Redis goes down only once
+  -- both have started: a worker still connecting then (a slow start under
+  -- a sanitizer) exits, and its gate would never get a reader.
   local dir = r2.dir
   local gate = {[101] = dir .. "/gate101", [102] = dir .. "/gate102"}
   pipe.fifo(gate[101]); pipe.fifo(gate[102])
-  local function task(i, gates)
-    if gates[i] then assert(io.open(gates[i])):read("a") end
+  local function task(i, gates, redis_url)
+    if gates[i] then
+      require("tide._cluster").redis(redis_url):call("RPUSH", "restart:started", i)
+      assert(io.open(gates[i])):read("a")
+    end
     return i * 3
   end
   local futs = {}
-  for i = 1, 300 do futs[i] = p:submit(task, i, gate) end
+  for i = 1, 300 do futs[i] = p:submit(task, i, gate, url) end
   for i = 1, 100 do T.eq(futs[i]:result(30), i * 3) end
+  local c2 = r2:conn()
+  for _ = 1, 2 do T.truthy(cu.blpop(c2, "restart:started", 30), "both gate tasks started") end
   r2:shutdown()  -- SHUTDOWN: the append-only file is synced
   r2:launch()
   for _, path in pairs(gate) do
