@@ -37,7 +37,9 @@ namespace {
 
 constexpr const char* kBlobs = "tide.pool.blobs";              // weak fn -> BlobBox
 constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // hash of bytecode -> weak BlobBox
-constexpr const char* kLastDumped = "tide.pool.last_dumped";     // [1] = weak last closure dumped
+// In kBlobsByCode (its weak values hold it weakly too): the last closure
+// looked up by bytecode. A static address: no C function's.
+const char kLastDumped = 0;
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
 
 // Frees what the box holds and leaves an empty, dead one (owning nothing)
@@ -103,16 +105,14 @@ const std::string& dump(lua_State* L, int fn) {
 
 // True when fn was also the last closure looked up by bytecode (it is being
 // reused, so worth remembering by itself); otherwise it becomes that one.
-bool seen_twice(lua_State* L, int fn) {
-  push_weak_table(L, kLastDumped, "v");
-  lua_rawgeti(L, -1, 1);
+bool seen_twice(lua_State* L, int by_code, int fn) {
+  lua_rawgetp(L, by_code, &kLastDumped);
   bool again = lua_rawequal(L, -1, fn);
   lua_pop(L, 1);
   if (!again) {
     lua_pushvalue(L, fn);
-    lua_rawseti(L, -2, 1);
+    lua_rawsetp(L, by_code, &kLastDumped);
   }
-  lua_pop(L, 1);
   return again;
 }
 
@@ -185,7 +185,7 @@ BlobBox* box_for(lua_State* L, int fn) {
     lua_rawset(L, by_code);
     fresh = true;
   }
-  if (fresh || !code || seen_twice(L, fn)) {
+  if (fresh || !code || seen_twice(L, by_code, fn)) {
     lua_pushvalue(L, fn);
     lua_pushvalue(L, found);
     lua_rawset(L, by_fn);

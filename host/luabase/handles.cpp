@@ -75,6 +75,7 @@ int push_cache(lua_State* L) {
   }
   return lua_gettop(L);
 }
+
 // Tells L's collector about `bytes` allocated outside its heap, as if it had
 // allocated them (lua_gc STEP adds them to its debt), a kilobyte at a time
 // (the unit it takes); the remainder waits in this thread's account. Not
