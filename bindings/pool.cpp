@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "codec/codec.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "runtime/done_callbacks.hpp"
 #include "modules.hpp"
@@ -53,15 +54,22 @@ Ref<Pool> make_pool(pool::Options options, std::shared_ptr<const Message> init) 
 // Held while the default pool is made, which starts threads (so it cannot
 // be a ForkSafe mutex: those sections must not wait for other locks). A
 // fork child gets a fresh one instead; it remakes the pool anyway.
-std::mutex* g_default_mutex = new std::mutex;  // never destroyed
-void fresh_default_mutex() noexcept { g_default_mutex = new std::mutex; }
+struct DefaultLock {
+  std::mutex m;
+  DefaultLock* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
+};
+DefaultLock* g_default_lock = new DefaultLock;  // never destroyed
+void fresh_default_mutex() noexcept {
+  auto* fresh = new DefaultLock;
+  fresh->inherited = g_default_lock;
+  g_default_lock = fresh;
+}
+AtFork g_at_fork{nullptr, nullptr, fresh_default_mutex};
 
 Ref<Pool> default_pool() {
-  static std::once_flag atfork;
-  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, fresh_default_mutex); });
   static Ref<Pool>* pool = new Ref<Pool>;  // never destroyed
   static pid_t owner = 0;
-  std::lock_guard lock(*g_default_mutex);
+  std::lock_guard lock(g_default_lock->m);
   if (!*pool || owner != shm::current_pid() || (*pool)->is_shutdown() || (*pool)->broken()) {
     pool::Options o;
     o.workers = pool_binding::cpu_count();

@@ -36,8 +36,13 @@ void release() noexcept {
 
 }  // namespace
 
+void install() noexcept {
+  if (g_installed.exchange(true, std::memory_order_acq_rel)) return;
+  pthread_atfork(prepare, release, release);
+}
+
 void add(Node* n) noexcept {
-  if (!g_installed.exchange(true, std::memory_order_acq_rel)) pthread_atfork(prepare, release, release);
+  install();
   Node* head = g_head.load(std::memory_order_relaxed);
   do {
     n->next = head;

@@ -12,6 +12,8 @@
 // takes no lock). Declare them at namespace scope, so they register before
 // main() (or while tide.so loads), before any thread could hold one.
 #pragma once
+#include <pthread.h>
+
 #include <atomic>
 #include <mutex>
 
@@ -30,7 +32,28 @@ struct Node {
 // pthread_atfork handlers on first use. Lock-free, thread-safe.
 void add(Node* n) noexcept;
 
+// Installs the handlers that take the list (once; any thread).
+void install() noexcept;
+
 }  // namespace fork_safe
+
+// A module's own fork handlers (pthread_atfork's three), registered while
+// the program starts (or tide.so loads): declare one at namespace scope,
+// never register on first use. glibc runs in a fork child only the handlers
+// that existed when that fork began, so one registered while another thread
+// forks misses that child, which then inherits what it should have reset:
+// a pool worker hung at exit on the process registry's mutex, taken by the
+// thread that had just registered the handler. Prepare runs before the
+// ForkSafe mutexes are taken, parent and child after they are released.
+class AtFork {
+ public:
+  AtFork(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+    fork_safe::install();  // first, so its handlers run innermost
+    pthread_atfork(prepare, parent, child);
+  }
+  AtFork(const AtFork&) = delete;
+  AtFork& operator=(const AtFork&) = delete;
+};
 
 template <class M>
 class ForkSafe : public M {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 
 namespace tide::pipe {
@@ -18,20 +19,14 @@ namespace {
 // A plain pthread mutex held across fork (prepare/parent/child), so a fork
 // child never inherits it locked by a thread that does not exist there.
 pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
-std::unordered_map<shm::Offset, std::unique_ptr<Local>>* g_table = nullptr;
-std::once_flag g_once;
+auto* g_table = new std::unordered_map<shm::Offset, std::unique_ptr<Local>>();  // never freed: used at exit
 
 void lock_table() noexcept { pthread_mutex_lock(&g_mutex); }
 void unlock_table() noexcept { pthread_mutex_unlock(&g_mutex); }
+AtFork g_at_fork{lock_table, unlock_table, unlock_table};
 
 struct TableLock {
-  TableLock() {
-    std::call_once(g_once, [] {
-      g_table = new std::unordered_map<shm::Offset, std::unique_ptr<Local>>();  // never freed: used at exit
-      pthread_atfork(lock_table, unlock_table, unlock_table);
-    });
-    lock_table();
-  }
+  TableLock() { lock_table(); }
   ~TableLock() { unlock_table(); }
 };
 

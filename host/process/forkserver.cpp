@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
 #include "process/launch.hpp"
@@ -29,7 +30,6 @@ int g_ctl = -1;
 pid_t g_server = 0;
 std::string g_key;
 std::uint64_t g_counter = 0;
-std::once_flag g_atfork_once;
 
 // A fork child shares our control socket: it must not use it (its requests
 // would interleave with ours) nor keep it open (the server would outlive
@@ -42,9 +42,9 @@ void after_fork_child() {
   g_server = 0;
   g_key.clear();
 }
+AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 void start_locked() {
-  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_child); });
   if (g_ctl >= 0) return;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_os_error("socketpair", errno);

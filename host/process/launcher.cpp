@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 
 namespace tide::process {
 
@@ -30,7 +31,6 @@ struct Launcher {
 };
 
 Launcher* g_launcher = new Launcher;  // never destroyed: the thread outlives statics
-std::once_flag g_atfork_once;
 
 // A fork child has no launcher thread (unless it is the launcher's own
 // fork, which never returns to the loop): it starts one on demand. The
@@ -40,6 +40,7 @@ void after_fork_child() {
   fresh->inherited = g_launcher;
   g_launcher = fresh;
 }
+AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 void* loop(void* arg) {
   auto* l = static_cast<Launcher*>(arg);
@@ -78,7 +79,6 @@ void start_locked(Launcher* l) {
 }  // namespace
 
 pid_t on_launcher(const std::function<pid_t()>& launch) {
-  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_child); });
   Launcher* l = g_launcher;
   std::lock_guard one(l->callers);
   std::unique_lock lock(l->m);

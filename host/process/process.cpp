@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "core/signal_names.hpp"
 #include "core/wait.hpp"
@@ -45,16 +46,15 @@ struct Registry {
   Registry* inherited = nullptr;
 };
 Registry* g_reg = new Registry;
-std::once_flag g_atfork_once;
 
 void after_fork_child() {
   auto* fresh = new Registry;
   fresh->inherited = g_reg;
   g_reg = fresh;
 }
+AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 void register_child(Process* p) {
-  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, after_fork_child); });
   std::lock_guard lock(g_reg->m);
   g_reg->kids.push_back(Ref<Process>::share(p));
 }

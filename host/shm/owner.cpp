@@ -20,18 +20,15 @@ namespace {
 
 // getpid() is a system call; lock paths ask for the pid on every acquire.
 std::atomic<pid_t> g_pid{0};
-std::once_flag g_pid_once;
 
 void refresh_pid() { g_pid.store(getpid(), std::memory_order_relaxed); }
+AtFork g_at_fork{nullptr, nullptr, refresh_pid};
 
 }  // namespace
 
 pid_t current_pid() noexcept {
   if (pid_t p = g_pid.load(std::memory_order_relaxed)) return p;
-  std::call_once(g_pid_once, [] {
-    refresh_pid();
-    pthread_atfork(nullptr, nullptr, refresh_pid);
-  });
+  refresh_pid();
   return g_pid.load(std::memory_order_relaxed);
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "shm/cycles.hpp"
 
 namespace tide::shm {
@@ -21,7 +22,6 @@ SharedTypeInfo g_types[kMaxTypes];
 // the fork child (where its holder may not exist).
 pthread_mutex_t g_live_mutex = PTHREAD_MUTEX_INITIALIZER;
 SharedObject* g_live = nullptr;
-std::once_flag g_atfork_once;
 
 const SharedTypeInfo* info_for(SharedType t) {
   auto i = static_cast<std::uint32_t>(t);
@@ -72,7 +72,6 @@ Ref<Object> proxy_for(Offset offset) {
 
 SharedObject::SharedObject(SharedHeader* header) : header_(header) {
   header_->proxies.fetch_add(1, std::memory_order_relaxed);
-  std::call_once(g_atfork_once, [] { pthread_atfork(fork_prepare, fork_parent, fork_child); });
   pthread_mutex_lock(&g_live_mutex);
   next_ = g_live;
   if (g_live) g_live->prev_ = this;
@@ -151,5 +150,9 @@ void fork_child() noexcept {
   pthread_mutex_unlock(&g_live_mutex);
   CycleCollector::forget_after_fork();
 }
+
+namespace {
+AtFork g_at_fork{fork_prepare, fork_parent, fork_child};
+}  // namespace
 
 }  // namespace tide::shm

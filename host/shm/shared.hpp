@@ -151,8 +151,8 @@ class SharedObject : public Object {
 void release_process_references() noexcept;
 
 // Fork accounting: a fork child holds a copy of every proxy, so each one is
-// given a shared reference of its own before the fork. Installed with
-// pthread_atfork on first use of the arena.
+// given a shared reference of its own before the fork. Installed by
+// AtFork (core/fork_safe.hpp) while the program starts.
 void fork_prepare() noexcept;
 void fork_parent() noexcept;
 void fork_child() noexcept;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/log.hpp"
 #include "core/wait.hpp"
 #include "thread/host_exit.hpp"
@@ -39,6 +40,7 @@ void after_fork_child() {
   fresh->inherited = g_reg;
   g_reg = fresh;
 }
+AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 std::vector<std::shared_ptr<Child>> snapshot() {
   std::lock_guard lock(g_reg->m);
@@ -178,10 +180,7 @@ void Child::kill_and_reap() noexcept {
 }
 
 void track(const std::shared_ptr<Child>& child) {
-  std::call_once(g_once, [] {
-    pthread_atfork(nullptr, nullptr, after_fork_child);
-    on_host_exit(exit_hook);
-  });
+  std::call_once(g_once, [] { on_host_exit(exit_hook); });
   // Reap the ones that ended unwaited for, as Python's Popen does on start.
   for (auto& k : snapshot()) {
     try {

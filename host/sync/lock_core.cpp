@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 #include "core/spin.hpp"
 #include "shm/owner.hpp"
 
@@ -40,16 +41,15 @@ constexpr unsigned kMaxBackoff = 32;  // pauses between polite polls
 constexpr unsigned kClockEvery = 8;   // eager polls per clock read
 
 std::atomic<std::uint64_t> g_process_owner{0};
-std::once_flag g_atfork_once;
 
 void forget_process_owner() noexcept { g_process_owner.store(0, std::memory_order_relaxed); }
+AtFork g_at_fork{nullptr, nullptr, forget_process_owner};
 
 }  // namespace
 
 std::uint64_t process_owner() {
   std::uint64_t t = g_process_owner.load(std::memory_order_relaxed);
   if (t != 0) return t;
-  std::call_once(g_atfork_once, [] { pthread_atfork(nullptr, nullptr, forget_process_owner); });
   t = shm::process_token();
   g_process_owner.store(t, std::memory_order_relaxed);
   return t;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/fork_safe.hpp"
 
 namespace tide::os_threads {
 
@@ -35,22 +36,21 @@ struct Cache {
   std::list<Worker> workers;
   int idle = 0;
   bool stopping = false;
+  Cache* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
 };
 
-Cache* g_cache = nullptr;
-std::once_flag g_cache_once;
+Cache* g_cache = new Cache;  // never destroyed: workers may outlive statics
 
 // A fork child has none of the parent's OS threads and maybe a mutex held
 // by one of them: it starts an empty cache (the old one is left as is).
-void after_fork_child() { g_cache = new Cache; }
-
-Cache& cache() {
-  std::call_once(g_cache_once, [] {
-    g_cache = new Cache;  // never destroyed: workers may outlive statics
-    pthread_atfork(nullptr, nullptr, after_fork_child);
-  });
-  return *g_cache;
+void after_fork_child() {
+  auto* fresh = new Cache;
+  fresh->inherited = g_cache;
+  g_cache = fresh;
 }
+AtFork g_at_fork{nullptr, nullptr, after_fork_child};
+
+Cache& cache() { return *g_cache; }
 
 void worker_loop(Worker* self) {
   const pid_t owner = getpid();

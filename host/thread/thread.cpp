@@ -24,10 +24,10 @@ struct Registry {
   std::vector<Ref<Thread>> alive;
   int non_daemon = 0;
   WaitWord changed;  // bumped whenever a thread finishes
+  Registry* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
 };
 
-Registry* g_registry = nullptr;
-std::once_flag g_registry_once;
+Registry* g_registry = new Registry;  // outlives statics: workers may finish late
 thread_local Thread* t_current = nullptr;
 
 void fork_prepare() { g_registry->m.lock(); }
@@ -38,6 +38,7 @@ void fork_parent() { g_registry->m.unlock(); }
 void fork_child() {
   Registry* old = g_registry;
   g_registry = new Registry;  // the old mutex is held by the forking thread
+  g_registry->inherited = old;
   for (auto& t : old->alive) {
     if (t.get() == t_current) {
       g_registry->alive.push_back(t);
@@ -54,13 +55,9 @@ void fork_child() {
   }
 }
 
-Registry& registry() {
-  std::call_once(g_registry_once, [] {
-    g_registry = new Registry;  // outlives statics: workers may finish late
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
-  });
-  return *g_registry;
-}
+AtFork g_at_fork{fork_prepare, fork_parent, fork_child};
+
+Registry& registry() { return *g_registry; }
 
 std::atomic<int> g_counter{0};
 thread_local Ref<Thread> t_dummy;
