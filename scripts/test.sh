@@ -17,8 +17,9 @@ esac
 
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIDE_WERROR=ON "${extra[@]}" >/dev/null
 cmake --build "$dir"
-# Specs that fork while other threads allocate read this: GCC 12's libasan
-# does not lock its allocator around fork(), so a child can deadlock there.
+# Specs read this to scale their work and hang guards, and to fork without
+# other threads allocating under TSan (its runtime's allocator is not locked
+# around fork(); host/core/asan_fork.cpp does that for ASan's).
 export TIDE_SANITIZER=$([ "$variant" = plain ] && echo "" || echo "$variant")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

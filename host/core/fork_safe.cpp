@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include "core/asan_fork.hpp"
+
 namespace tide::fork_safe {
 
 namespace {
@@ -24,12 +26,15 @@ void lock_all(Node* n) noexcept {
 // node was added meanwhile (the child runs the copy of the forking thread).
 thread_local Node* t_locked = nullptr;
 
+// The sanitizer's allocator last: a section under one of ours may malloc.
 void prepare() noexcept {
   t_locked = g_head.load(std::memory_order_acquire);
   lock_all(t_locked);
+  lock_sanitizer();
 }
 
 void release() noexcept {
+  unlock_sanitizer();
   for (Node* n = t_locked; n; n = n->next) n->unlock(n->mutex);
   t_locked = nullptr;
 }
@@ -38,6 +43,7 @@ void release() noexcept {
 
 void install() noexcept {
   if (g_installed.exchange(true, std::memory_order_acq_rel)) return;
+  find_sanitizer_locks();
   pthread_atfork(prepare, release, release);
 }
 
