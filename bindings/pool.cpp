@@ -56,14 +56,10 @@ Ref<Pool> make_pool(pool::Options options, std::shared_ptr<const Message> init) 
 // fork child gets a fresh one instead; it remakes the pool anyway.
 struct DefaultLock {
   std::mutex m;
-  DefaultLock* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
+  DefaultLock* inherited = nullptr;  // renew_after_fork
 };
 DefaultLock* g_default_lock = new DefaultLock;  // never destroyed
-void fresh_default_mutex() noexcept {
-  auto* fresh = new DefaultLock;
-  fresh->inherited = g_default_lock;
-  g_default_lock = fresh;
-}
+void fresh_default_mutex() noexcept { renew_after_fork(g_default_lock); }
 AtFork g_at_fork{nullptr, nullptr, fresh_default_mutex};
 
 Ref<Pool> default_pool() {

@@ -37,6 +37,18 @@ void install() noexcept;
 
 }  // namespace fork_safe
 
+// In a fork child's handler: replaces a process-global record (whose mutex
+// a thread the child lacks may hold) with a fresh one, and returns the old.
+// The old stays reachable through the fresh one's `inherited` (a T* member
+// T must have), so leak checkers at the child's exit do not count it.
+template <class T>
+T* renew_after_fork(T*& global) {
+  T* old = global;
+  global = new T;
+  global->inherited = old;
+  return old;
+}
+
 // A module's own fork handlers (pthread_atfork's three), registered while
 // the program starts (or tide.so loads): declare one at namespace scope,
 // never register on first use. glibc runs in a fork child only the handlers

@@ -27,7 +27,7 @@ struct Launcher {
   std::condition_variable cv;
   Job* job = nullptr;
   bool running = false;
-  Launcher* inherited = nullptr;  // keeps a fork parent's reachable (leak checks)
+  Launcher* inherited = nullptr;  // renew_after_fork
 };
 
 Launcher* g_launcher = new Launcher;  // never destroyed: the thread outlives statics
@@ -35,11 +35,7 @@ Launcher* g_launcher = new Launcher;  // never destroyed: the thread outlives st
 // A fork child has no launcher thread (unless it is the launcher's own
 // fork, which never returns to the loop): it starts one on demand. The
 // parent's caller held its mutexes; the child gets fresh ones.
-void after_fork_child() {
-  auto* fresh = new Launcher;
-  fresh->inherited = g_launcher;
-  g_launcher = fresh;
-}
+void after_fork_child() { renew_after_fork(g_launcher); }
 AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 void* loop(void* arg) {

@@ -43,15 +43,11 @@ std::atomic<int> g_counter{0};
 struct Registry {
   std::mutex m;
   std::vector<Ref<Process>> kids;
-  Registry* inherited = nullptr;
+  Registry* inherited = nullptr;  // renew_after_fork
 };
 Registry* g_reg = new Registry;
 
-void after_fork_child() {
-  auto* fresh = new Registry;
-  fresh->inherited = g_reg;
-  g_reg = fresh;
-}
+void after_fork_child() { renew_after_fork(g_reg); }
 AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 void register_child(Process* p) {

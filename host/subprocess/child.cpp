@@ -30,16 +30,12 @@ namespace {
 struct Registry {
   std::mutex m;
   std::vector<std::shared_ptr<Child>> kids;
-  Registry* inherited = nullptr;
+  Registry* inherited = nullptr;  // renew_after_fork
 };
 Registry* g_reg = new Registry;  // never destroyed: the exit hook runs late
 std::once_flag g_once;
 
-void after_fork_child() {
-  auto* fresh = new Registry;
-  fresh->inherited = g_reg;
-  g_reg = fresh;
-}
+void after_fork_child() { renew_after_fork(g_reg); }
 AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 std::vector<std::shared_ptr<Child>> snapshot() {

@@ -36,18 +36,14 @@ struct Cache {
   std::list<Worker> workers;
   int idle = 0;
   bool stopping = false;
-  Cache* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
+  Cache* inherited = nullptr;  // renew_after_fork
 };
 
 Cache* g_cache = new Cache;  // never destroyed: workers may outlive statics
 
 // A fork child has none of the parent's OS threads and maybe a mutex held
 // by one of them: it starts an empty cache (the old one is left as is).
-void after_fork_child() {
-  auto* fresh = new Cache;
-  fresh->inherited = g_cache;
-  g_cache = fresh;
-}
+void after_fork_child() { renew_after_fork(g_cache); }
 AtFork g_at_fork{nullptr, nullptr, after_fork_child};
 
 Cache& cache() { return *g_cache; }

@@ -24,7 +24,7 @@ struct Registry {
   std::vector<Ref<Thread>> alive;
   int non_daemon = 0;
   WaitWord changed;  // bumped whenever a thread finishes
-  Registry* inherited = nullptr;  // a fork parent's, kept reachable (leak checks at the child's exit)
+  Registry* inherited = nullptr;  // renew_after_fork
 };
 
 Registry* g_registry = new Registry;  // outlives statics: workers may finish late
@@ -36,9 +36,7 @@ void fork_parent() { g_registry->m.unlock(); }
 // In a fork child only the forking thread exists. The others' Thread
 // objects end as WorkerDied, so joining them there returns at once.
 void fork_child() {
-  Registry* old = g_registry;
-  g_registry = new Registry;  // the old mutex is held by the forking thread
-  g_registry->inherited = old;
+  Registry* old = renew_after_fork(g_registry);  // the old mutex is held by the forking thread
   for (auto& t : old->alive) {
     if (t.get() == t_current) {
       g_registry->alive.push_back(t);
