@@ -112,9 +112,9 @@ if T.sanitizer == "" then T.sanitizer = nil end
 local function stat_state(path)
   local f = io.open(path)
   if not f then return nil end
-  local stat = f:read("a")
+  local stat = f:read("a")  -- nil when the process went away after the open
   f:close()
-  return stat:match("%) (%a)")
+  return stat and stat:match("%) (%a)")
 end
 
 -- The state of process `pid` (its main thread), nil once it is gone.
