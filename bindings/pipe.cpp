@@ -77,6 +77,8 @@ int push_received(lua_State* L, const Received& r) {
       if (!lua_checkstack(L, r.message.count + 5))
         throw Error(ErrorKind::TransferError, "too many values for the Lua stack");
       return codec::decode(L, r.message);
+    case FrameKind::Wake:  // never a message: recv drops them
+      break;
   }
   return 0;
 }

@@ -31,6 +31,10 @@ struct ConnData {
   std::uint32_t flags = 0;
   std::uint64_t dev = 0, ino = 0;
   shm::Offset channel = 0;  // tickets.hpp; 0 for a FIFO opened by path
+  // The shared-memory lanes (lane.hpp) of a Pipe(): messages this end
+  // receives, and sends; 0 for a FIFO and for the direction a simplex end
+  // does not use. Each holds a reference.
+  shm::Offset lane_in = 0, lane_out = 0;
 
   // One sender at a time across the process tree: a frame is written whole
   // under it, so frames of concurrent senders never interleave.

@@ -17,6 +17,7 @@
 #include "core/wait.hpp"
 #include "pipe/conn_data.hpp"
 #include "pipe/io.hpp"
+#include "pipe/lane.hpp"
 #include "pipe/local.hpp"
 #include "pipe/tickets.hpp"
 
@@ -36,7 +37,8 @@ struct FdGuard {
 void destroy(shm::SharedHeader* h) noexcept;
 Object* make_proxy(shm::SharedHeader* h);
 
-ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel) {
+ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel, shm::Offset lane_in = 0,
+                    shm::Offset lane_out = 0) {
   struct stat st;
   if (fstat(fd, &st) != 0) throw_os_error("fstat", errno);
   ConnData* d = shm::create_shared<ConnData>();
@@ -45,6 +47,10 @@ ConnData* make_data(int fd, std::uint32_t flags, shm::Offset channel) {
   d->dev = static_cast<std::uint64_t>(st.st_dev);
   d->ino = static_cast<std::uint64_t>(st.st_ino);
   d->channel = channel;
+  d->lane_in = lane_in;
+  d->lane_out = lane_out;
+  lane::retain(lane_in);
+  lane::retain(lane_out);
   return d;
 }
 
@@ -52,6 +58,8 @@ void destroy(shm::SharedHeader* h) noexcept {
   auto* d = reinterpret_cast<ConnData*>(h);
   if (d->buf) arena().free(arena().at<void>(d->buf));
   tickets::release_channel(d->channel);
+  lane::release(d->lane_in);
+  lane::release(d->lane_out);
   d->~ConnData();
 }
 
@@ -83,15 +91,22 @@ std::pair<Ref<Connection>, Ref<Connection>> Connection::create_pair(bool duplex)
   shm::Offset ch = tickets::create_channel();
   ConnData* da = nullptr;
   ConnData* db = nullptr;
+  shm::Offset to_a = 0, to_b = 0;  // lanes of b's messages to a, a's to b: this function's references
   try {
-    da = make_data(sv[0], fa, ch);
+    to_a = lane::create();
+    if (duplex) to_b = lane::create();
+    da = make_data(sv[0], fa, ch, to_a, to_b);
     tickets::retain_channel(ch);
-    db = make_data(sv[1], fb, ch);
+    db = make_data(sv[1], fb, ch, to_b, to_a);
   } catch (...) {
-    if (da) shm::release_shared(&da->header);  // drops one channel reference
+    if (da) shm::release_shared(&da->header);  // drops one channel reference and its lane ones
     tickets::release_channel(ch);
+    lane::release(to_a);
+    lane::release(to_b);
     throw;
   }
+  lane::release(to_a);
+  lane::release(to_b);
   g0.release();
   g1.release();
   // From here the descriptors belong to the proxies' local entries.
@@ -144,6 +159,33 @@ int Connection::fileno() const {
   return use.fd();
 }
 
+namespace {
+
+// The reader is gone once every copy of the other end is closed: the
+// socket then reports POLLHUP (what a write would report as EPIPE).
+void check_reader(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+    throw Error(ErrorKind::Closed, "the other end of the pipe is closed", EPIPE);
+}
+
+// A Wake frame for a receiver that sleeps on the descriptor. A full socket
+// needs none (the receiver has bytes to read), so EAGAIN is fine; a 24-byte
+// write to a stream socket is all or nothing.
+void write_wake(int fd) {
+  FrameHeader h = make_header(FrameKind::Wake, 0, {});
+  for (;;) {
+    if (::send(fd, &h, kHeaderSize, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return;
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EPIPE || err == ECONNRESET)
+      throw Error(ErrorKind::Closed, "the other end of the pipe is closed (EPIPE)", err);
+    return;
+  }
+}
+
+}  // namespace
+
 void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_view payload) {
   FdUse use(local_);
   ConnData& c = data();
@@ -151,9 +193,6 @@ void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_vie
   if (payload.size() > kMaxPayload)
     throw Error(ErrorKind::TransferError, "a message of " + std::to_string(payload.size()) +
                                               " bytes is larger than the pipe limit of 1 GiB");
-  FrameHeader h = make_header(kind, count, payload);
-  iovec iov[2] = {{&h, kHeaderSize}, {const_cast<char*>(payload.data()), payload.size()}};
-  const std::size_t total = kHeaderSize + payload.size();
 
   std::uint64_t token = sync::thread_owner();
   if (c.send_lock.lock(token, Deadline::never()) == sync::Acquire::Abandoned)
@@ -162,11 +201,27 @@ void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_vie
   if (c.send_broken.load(std::memory_order_relaxed))
     throw Error(ErrorKind::InvalidState, "an earlier send on this connection stopped in the middle of a message; "
                                          "the connection can no longer send");
+  lane::Lane* ln = c.lane_out ? &lane::at(c.lane_out) : nullptr;
+  if (ln) {
+    if (lane::peer_check_due(*ln)) {
+      check_reader(use.fd());
+      lane::peer_checked(*ln);
+    }
+    if (lane::put(*ln, kind, count, payload)) {
+      if (lane::wake_requested(*ln)) write_wake(use.fd());
+      return;
+    }
+    lane::socket_frame_sending(*ln);
+  }
+  FrameHeader h = make_header(kind, count, payload);
+  iovec iov[2] = {{&h, kHeaderSize}, {const_cast<char*>(payload.data()), payload.size()}};
+  const std::size_t total = kHeaderSize + payload.size();
   std::size_t written = 0;
   try {
     io::write_all(use.fd(), c.flags & kSocket, iov, payload.empty() ? 1 : 2, written);
   } catch (...) {
     if (written > 0 && written < total) c.send_broken.store(1, std::memory_order_relaxed);
+    if (ln && written == 0) lane::socket_frame_unsent(*ln);
     throw;
   }
 }

@@ -97,6 +97,17 @@ class Connection final : public shm::SharedObject {
   // error is waiting); false at the deadline.
   bool poll(const Deadline& d);
 
+  // For waits on the descriptor (poll, pipe.wait): a message (or a corrupt
+  // stream) is waiting, by a look at the receive buffer and the lane;
+  // arming the lane's wake-up (lane.hpp) before such a wait, then looking
+  // again; and, after the descriptor turned readable, reading what it has
+  // to see whether that was a message or only a Wake frame (false: wait
+  // again). settle is true whenever it cannot tell (another receiver holds
+  // the buffer, the end of the stream, an error recv will raise).
+  bool message_waiting() const noexcept;
+  bool arm_wake() noexcept;
+  bool settle(int fd);
+
   ConnData& data() const noexcept;
   Local* local() const noexcept { return local_; }
 

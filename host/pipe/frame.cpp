@@ -78,10 +78,12 @@ Parse parse_frame(const char* p, std::size_t n, ParsedFrame& out) noexcept {
     return Parse::Corrupt;
   }
   auto kind = static_cast<FrameKind>(h.kind);
-  bool kind_ok = kind == FrameKind::Value || kind == FrameKind::Bytes || kind == FrameKind::Ticket;
+  bool kind_ok = kind == FrameKind::Value || kind == FrameKind::Bytes || kind == FrameKind::Ticket ||
+                 kind == FrameKind::Wake;
   if (!kind_ok || h.reserved[0] || h.reserved[1] || h.reserved[2] || h.length > kMaxPayload ||
       h.count > kMaxCount || (kind == FrameKind::Bytes && h.count != 1) ||
-      (kind == FrameKind::Ticket && h.length != kTicketSize)) {
+      (kind == FrameKind::Ticket && h.length != kTicketSize) ||
+      (kind == FrameKind::Wake && (h.length != 0 || h.count != 0))) {
     out.why = "malformed frame header";
     return Parse::Corrupt;
   }

@@ -32,6 +32,7 @@ enum class FrameKind : std::uint8_t {
   Value = 1,   // transfer-codec bytes of `count` values, no tide objects
   Bytes = 2,   // one raw string (send_bytes, or send of a single string)
   Ticket = 3,  // an 8-byte token naming a message stored in the arena
+  Wake = 4,    // no payload, no message: wakes a reader of a Pipe()'s lane (lane.hpp)
 };
 
 inline constexpr std::size_t kHeaderSize = 24;

@@ -11,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/fork_safe.hpp"
 #include "core/log.hpp"
+#include "pipe/lane.hpp"
 
 namespace tide::pipe {
 
@@ -39,7 +40,10 @@ bool same_file(int fd, const ConnData& d) noexcept {
 }  // namespace
 
 void Local::close_fd() noexcept {
-  if (!fd_closed.exchange(true, std::memory_order_acq_rel) && available) ::close(fd);
+  if (!fd_closed.exchange(true, std::memory_order_acq_rel) && available) {
+    ::close(fd);
+    if (reader_closes) reader_closes->fetch_add(1, std::memory_order_release);
+  }
 }
 
 void Local::close() noexcept {
@@ -55,6 +59,7 @@ Local* attach_local(const ConnData& data, shm::Offset off, bool fresh) {
     slot = std::make_unique<Local>();
     slot->fd = data.fd;
     slot->proxies = proxies;
+    if (data.lane_in) slot->reader_closes = &lane::reader_closes(lane::at(data.lane_in));
     if (!fresh && !same_file(data.fd, data)) {
       slot->available = false;
       slot->fd_closed.store(true);

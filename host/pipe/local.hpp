@@ -27,6 +27,9 @@ struct Local {
   // adopted: adopt_local)
   std::atomic<bool> available{true};
   int proxies = 0;        // guarded by the table's mutex
+  // Counted at each close of a receiving end's descriptor, so its senders
+  // ask the socket whether the reader is gone (lane.hpp); null without a lane.
+  std::atomic<std::uint32_t>* reader_closes = nullptr;
 
   void close_fd() noexcept;
   void close() noexcept;

@@ -1,8 +1,9 @@
-// Receiving: frames are read into the connection's receive buffer in the
-// arena, as many bytes as the descriptor has (up to the buffer's room), so
-// a stream of small messages costs one read per buffer-full, not one per
-// message; the reader waits (wait_fd) only when the buffer holds no whole
-// frame and the descriptor has nothing.
+// Receiving: a Pipe()'s small messages come through its shared-memory lane
+// (lane.hpp), the rest as frames read into the connection's receive buffer
+// in the arena, as many bytes as the descriptor has (up to the buffer's
+// room), so a stream of small messages costs one read per buffer-full, not
+// one per message; the reader waits (wait_fd) only when neither holds a
+// message and the descriptor has nothing.
 #include <poll.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "pipe/conn_data.hpp"
 #include "pipe/connection.hpp"
 #include "pipe/io.hpp"
+#include "pipe/lane.hpp"
 #include "pipe/local.hpp"
 #include "pipe/tickets.hpp"
 
@@ -33,6 +35,11 @@ constexpr std::uint32_t kMinReadSpins = 2;
 constexpr std::uint32_t kMaxReadSpins = 32;
 thread_local std::uint32_t t_read_spins = 8;
 
+// Spinning on a lane before sleeping: a load per round, no system call;
+// adaptive per thread like the re-reads (core/spin.hpp).
+thread_local AdaptiveSpin t_lane_spin;
+constexpr int kLaneSpinRounds = 16;  // rounds of the adaptive budget: about 3-80 us
+
 constexpr std::uint64_t kInitialBuffer = 64 * 1024;
 constexpr std::uint64_t kKeepBuffer = 1024 * 1024;  // an empty buffer bigger than this is freed
 
@@ -47,11 +54,6 @@ bool frame_waiting(ConnData& c) noexcept {
   ParsedFrame f;
   Parse p = parse_frame(buffer(c) + c.start, n < kHeaderSize ? n : kHeaderSize, f);
   return p == Parse::Corrupt || (f.total != 0 && n >= f.total);
-}
-
-void publish(ConnData& c) noexcept {
-  c.buffered.store(c.end - c.start, std::memory_order_relaxed);
-  c.ready.store(frame_waiting(c) ? 1 : 0, std::memory_order_release);
 }
 
 // Makes room for `need` bytes from `start` plus a useful read beyond what
@@ -89,6 +91,20 @@ void consume(ConnData& c, std::uint64_t total) noexcept {
   }
 }
 
+// Wake frames (lane.hpp) carry no message: dropped from the front.
+void drop_wakes(ConnData& c) noexcept {
+  ParsedFrame f;
+  while (c.end - c.start >= kHeaderSize && parse_frame(buffer(c) + c.start, kHeaderSize, f) == Parse::Frame &&
+         f.kind == FrameKind::Wake)
+    consume(c, kHeaderSize);
+}
+
+void publish(ConnData& c) noexcept {
+  drop_wakes(c);
+  c.buffered.store(c.end - c.start, std::memory_order_relaxed);
+  c.ready.store(frame_waiting(c) ? 1 : 0, std::memory_order_release);
+}
+
 // EOF from a FIFO reader opened before any writer: read() returns 0 but
 // POLLHUP is not set until a writer has come and gone. Then it is not the
 // end: wait for a writer.
@@ -101,7 +117,8 @@ bool really_eof(int fd, std::uint32_t flags) {
 // One recv call's work on the shared receive buffer, with the recv lock held.
 class Receiver {
  public:
-  Receiver(ConnData& c, int fd, Local* local) noexcept : c_(c), fd_(fd), local_(local) {}
+  Receiver(ConnData& c, int fd, Local* local) noexcept
+      : c_(c), fd_(fd), local_(local), lane_(c.lane_in ? &lane::at(c.lane_in) : nullptr) {}
 
   // Framing is lost: no later recv could find a frame boundary, so the
   // connection is marked broken and closed here.
@@ -112,16 +129,26 @@ class Receiver {
     throw Error(ErrorKind::TransferError, std::string(why) + "; the connection is closed");
   }
 
-  // Takes the whole frame at the front of the buffer into `out`. False
-  // while only part of one is buffered; `need` is then how many bytes from
-  // the buffer's start it needs. A message the caller's limits refuse is
-  // left in place (TransferError).
+  // Takes the next message into `out`: the lane's front entry, else the
+  // whole frame at the front of the buffer. False while neither has one;
+  // `need` is then how many bytes from the buffer's start it needs. A
+  // message the caller's limits refuse is left in place (TransferError).
   bool take_frame(Received& out, std::size_t maxlen, bool bytes_only, std::uint64_t& need) {
+    drop_wakes(c_);
     ParsedFrame f;
     Parse p = Parse::NeedMore;
     if (c_.end > c_.start) p = parse_frame(buffer(c_) + c_.start, c_.end - c_.start, f);
     if (p == Parse::Corrupt) fail(f.why);
-    if (f.total) check_limits(f, maxlen, bytes_only);
+    // Looked at after the buffered frame arrived (lane.hpp: order).
+    if (lane_ && lane::nonempty(*lane_)) {
+      lane::Entry e = lane::front(*lane_);
+      check_limits(e.kind, e.length, maxlen, bytes_only);
+      out.kind = e.kind;
+      out.count = static_cast<int>(e.count);
+      lane::take(*lane_, out.payload);
+      return true;
+    }
+    if (f.total) check_limits(f.kind, f.length, maxlen, bytes_only);
     if (p != Parse::Frame) {
       need = f.total ? f.total : kHeaderSize;
       return false;
@@ -130,8 +157,25 @@ class Receiver {
     out.count = static_cast<int>(f.count);
     out.payload.assign(f.payload, f.length);
     consume(c_, f.total);
+    if (lane_) lane::socket_frame_taken(*lane_);
     publish(c_);
     return true;
+  }
+
+  // A sender a few microseconds away is cheaper to catch by watching the
+  // lane than through a sleep and a Wake frame. True if a message came.
+  bool watch_lane_briefly() noexcept {
+    if (!lane_ || lane::socket_pending(*lane_)) return false;
+    for (int i = 0; i < kLaneSpinRounds; ++i)
+      if (t_lane_spin.spin([&] { return lane::nonempty(*lane_); })) return true;
+    return false;
+  }
+
+  // Before sleeping on the descriptor: true if a message came meanwhile.
+  bool arm_lane() noexcept {
+    if (!lane_) return false;
+    lane::arm(*lane_);
+    return lane::nonempty(*lane_);
   }
 
   // Reads what the descriptor has (room made for `need` bytes). True if
@@ -145,6 +189,8 @@ class Receiver {
       return true;
     }
     if (n == 0 && really_eof(fd_, c_.flags)) {
+      // Every sender closed: what they put in the lane before is still due.
+      if (lane_ && lane::nonempty(*lane_)) return true;
       publish(c_);
       if (c_.end > c_.start) fail("truncated frame: the stream ended inside a message");
       throw Error(ErrorKind::Closed, "end of stream: the other end of the pipe is closed");
@@ -173,12 +219,12 @@ class Receiver {
   }
 
  private:
-  static void check_limits(const ParsedFrame& f, std::size_t maxlen, bool bytes_only) {
-    if (bytes_only && f.kind != FrameKind::Bytes)
+  static void check_limits(FrameKind kind, std::uint32_t length, std::size_t maxlen, bool bytes_only) {
+    if (bytes_only && kind != FrameKind::Bytes)
       throw Error(ErrorKind::TransferError,
                   "the next message was sent with send(), not as bytes: receive it with recv()");
-    if (f.length > maxlen)
-      throw Error(ErrorKind::TransferError, "the next message has " + std::to_string(f.length) +
+    if (length > maxlen)
+      throw Error(ErrorKind::TransferError, "the next message has " + std::to_string(length) +
                                                 " bytes, more than maxlen " + std::to_string(maxlen) +
                                                 "; it is left in the pipe");
   }
@@ -186,6 +232,7 @@ class Receiver {
   ConnData& c_;
   int fd_;
   Local* local_;
+  lane::Lane* lane_;
 };
 
 }  // namespace
@@ -199,8 +246,10 @@ bool Connection::recv(Received& out, const Deadline& d, std::size_t maxlen, bool
   Receiver r(c, use.fd(), local_);
   if (c.broken.load(std::memory_order_relaxed)) r.fail("the pipe's stream is corrupt");
   for (std::uint64_t need = 0; !r.take_frame(out, maxlen, bytes_only, need);) {
+    if (!d.passed() && r.watch_lane_briefly()) continue;
     if (r.read_more(need)) continue;
-    if (!d.passed() && r.reread_briefly()) continue;
+    if (!c.lane_in && !d.passed() && r.reread_briefly()) continue;
+    if (r.arm_lane()) continue;
     publish(c);
     short ev = wait_fd(use.fd(), POLLIN, d);
     if (ev == 0) return false;
@@ -216,12 +265,42 @@ bool Connection::recv(Received& out, const Deadline& d, std::size_t maxlen, bool
   return true;
 }
 
+bool Connection::message_waiting() const noexcept {
+  ConnData& c = data();
+  return c.ready.load(std::memory_order_acquire) || c.broken.load(std::memory_order_relaxed) ||
+         (c.lane_in && lane::nonempty(lane::at(c.lane_in)));
+}
+
+bool Connection::arm_wake() noexcept {
+  if (data().lane_in) lane::arm(lane::at(data().lane_in));
+  return message_waiting();
+}
+
+bool Connection::settle(int fd) {
+  ConnData& c = data();
+  if (!c.lane_in || message_waiting()) return true;
+  if (!c.recv_lock.try_lock(sync::thread_owner())) return true;  // a receiver is at it
+  sync::LockCoreGuard held(c.recv_lock);
+  try {
+    make_room(c, 0);
+    long n = io::read_some(fd, buffer(c) + c.end, c.cap - c.end);
+    if (n == 0) return true;  // the end of the stream: recv raises Closed at once
+    if (n > 0) c.end += static_cast<std::uint64_t>(n);
+  } catch (const Error&) {
+    return true;  // recv raises it
+  }
+  publish(c);
+  return message_waiting();
+}
+
 bool Connection::poll(const Deadline& d) {
   FdUse use(local_);
-  ConnData& c = data();
-  if (!(c.flags & kReadable)) throw Error(ErrorKind::InvalidState, "this connection only sends");
-  if (c.ready.load(std::memory_order_acquire) || c.broken.load(std::memory_order_relaxed)) return true;
-  return wait_fd(use.fd(), POLLIN, d) != 0;
+  if (!readable()) throw Error(ErrorKind::InvalidState, "this connection only sends");
+  for (;;) {
+    if (message_waiting() || arm_wake()) return true;
+    if (wait_fd(use.fd(), POLLIN, d) == 0) return false;
+    if (settle(use.fd())) return true;
+  }
 }
 
 }  // namespace tide::pipe

@@ -106,6 +106,16 @@ local function ready_for(x, timeout, events, fname)
   local fd = fd_of(x, 1, fname)
   C.check_timeout(timeout, 2, fname)
   local loop, t = C.current(fname)
+  -- A tide.pipe connection: a message in its shared-memory lane does not
+  -- make the descriptor readable; poll(0) looks there and arms the wake-up
+  -- the descriptor then gets.
+  if events == POLLIN and classify(x) == "connection" then
+    local deadline = timeout and monotonic() + timeout
+    repeat
+      if x:poll(0) then return true end
+    until not wait_fd(loop, t, fd, events, remaining(deadline))
+    return x:poll(0)
+  end
   local r = wait_fd(loop, t, fd, events, timeout)
   if not r then return false end
   if r & 0x20 ~= 0 then raise("OSError", fname .. ": descriptor " .. fd .. " is not open") end

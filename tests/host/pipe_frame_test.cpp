@@ -75,6 +75,12 @@ TEST_CASE("pipe frames: header limits and kind rules") {
   CHECK(parse_frame(short_ticket.data(), short_ticket.size(), out) == Parse::Corrupt);
   std::string ticket = frame(FrameKind::Ticket, 1, "12345678");
   CHECK(parse_frame(ticket.data(), ticket.size(), out) == Parse::Frame);
+  std::string wake = frame(FrameKind::Wake, 0, "");
+  CHECK(parse_frame(wake.data(), wake.size(), out) == Parse::Frame);
+  std::string wake_payload = frame(FrameKind::Wake, 0, "x");
+  CHECK(parse_frame(wake_payload.data(), wake_payload.size(), out) == Parse::Corrupt);
+  std::string wake_count = frame(FrameKind::Wake, 1, "");
+  CHECK(parse_frame(wake_count.data(), wake_count.size(), out) == Parse::Corrupt);
 }
 
 TEST_CASE("pipe connections: frames through a socketpair, maxlen and bytes-only leave the message") {
