@@ -65,7 +65,7 @@ function Connection:poll(timeout) end
 ---Closes this end (the peer then sees end of stream); closing twice is fine.
 function Connection:close() end
 
----The connection's file descriptor.
+---The connection's file descriptor. A Pipe()'s small messages travel through shared memory and make it readable only after `poll` (or `recv`, `pipe.wait`) found nothing: call `poll(0)` before waiting on it yourself, and again after.
 ---@return integer fd The descriptor.
 function Connection:fileno() end
 
