@@ -1,6 +1,7 @@
 #include "pipe/lane.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -29,19 +30,24 @@ std::int64_t now_ns() noexcept {
 
 }  // namespace
 
-// head is the receiver's, tail the sender's: each on its own cache line.
+// head is the receiver's, tail the sender's: each on a 64-byte line of its
+// own (by padding: arena blocks are only 16-byte aligned).
 struct Lane {
-  alignas(64) std::atomic<std::uint64_t> head{0};
+  std::atomic<std::uint64_t> head{0};
   std::atomic<std::uint64_t> socket_taken{0};
-  alignas(64) std::atomic<std::uint64_t> tail{0};
+  char pad0[48];
+  std::atomic<std::uint64_t> tail{0};
   std::atomic<std::uint64_t> socket_sent{0};
   std::atomic<std::int64_t> checked_at{0};  // steady clock, ns; the same clock in every process
   std::atomic<std::uint32_t> closes_seen{0};
-  alignas(64) std::atomic<std::uint32_t> waiting{0};
+  char pad1[36];
+  std::atomic<std::uint32_t> waiting{0};
   std::atomic<std::uint32_t> reader_closes{0};
   std::atomic<std::uint32_t> refs{1};
-  alignas(64) char data[kCapacity];
+  char pad2[52];
+  char data[kCapacity];
 };
+static_assert(offsetof(Lane, tail) == 64 && offsetof(Lane, waiting) == 128 && offsetof(Lane, data) == 192);
 
 namespace {
 
