@@ -148,4 +148,32 @@ T.test("a send to a reader that is gone raises Closed: closed here, or its proce
   T.eq(err.kind, "Closed")
 end)
 
+T.test("a sender killed mid-stream: the reader gets an unbroken prefix, then the end", function()
+  for trial = 1, 20 do
+    local a, b = pipe.Pipe()
+    local pid = T.fork(function()
+      b:close()
+      local i = 0
+      while true do i = i + 1; a:send(message(i)) end
+    end)
+    a:close()
+    local first = 1 + (trial * 37) % 300
+    for i = 1, first do check(i, b:recv(10)) end
+    os_.kill(pid, "SIGKILL")
+    T.eq(T.exit_code(pid), -9)
+    -- what it sent before it died, in order; then Closed, or TransferError
+    -- if it died inside a big message on the socket
+    local i = first
+    while true do
+      local ok, m = pcall(b.recv, b, 10)
+      if not ok then
+        T.truthy(m.kind == "Closed" or (m.kind == "TransferError" and m.message:find("truncated")), tostring(m))
+        break
+      end
+      i = i + 1
+      check(i, m)
+    end
+  end
+end)
+
 T.done()
