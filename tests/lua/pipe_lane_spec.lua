@@ -128,6 +128,11 @@ T.test("a send to a reader that is gone raises Closed: closed here, or its proce
   local a, b = pipe.Pipe()
   b:close()
   T.raises("Closed", a.send, a, "nobody reads this")
+  local r, w = pipe.Pipe(false)
+  w:send("read")
+  T.eq(r:recv(0), "read")
+  r:close()
+  T.raises("Closed", w.send, w, "nobody reads this either")
   -- the only reader is a killed fork child: Closed within a bounded number of sends
   local c, d = pipe.Pipe()
   local pid = T.fork(function()
