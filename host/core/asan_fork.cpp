@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -101,13 +102,38 @@ void find_sanitizer_locks() noexcept {
 
 bool sanitizer_locks_found() noexcept { return g_ready; }
 
+namespace {
+
+// A process with one thread has nobody who could hold these locks while it
+// forks. The forkserver is such a process, and there StackDepotLockAll was
+// seen spinning forever on a bucket lock (sweep_spec beside process_spec
+// under ASan): it forks without them.
+thread_local bool t_locked = false;
+
+bool single_threaded() noexcept {
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');  // the name may hold spaces and parentheses
+  for (int field = 2; p && field < 20; ++field) p = std::strchr(p + 1, ' ');  // to field 20, num_threads
+  return p && std::atoi(p + 1) == 1;
+}
+
+}  // namespace
+
 void lock_sanitizer() noexcept {
-  if (!g_ready) return;
+  t_locked = g_ready && !single_threaded();
+  if (!t_locked) return;
   for (int k = 0; k < kCount / 2; ++k) g_fns[k]();
 }
 
 void unlock_sanitizer() noexcept {
-  if (!g_ready) return;
+  if (!t_locked) return;
+  t_locked = false;
   for (int k = kCount / 2; k < kCount; ++k) g_fns[k]();
 }
 
