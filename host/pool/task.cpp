@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <new>
+#include <utility>
+
 #include "core/error.hpp"
 #include "shm/stored_message.hpp"
 
@@ -37,7 +40,49 @@ shm::Offset store_function(const FunctionBlob& blob) {
   return arena().offset_of(f);
 }
 
-Task* local_task(const TaskRecord& r) noexcept { return reinterpret_cast<Task*>(r.args); }
+// A Local task is made by the submitting thread and freed by a worker, so
+// with glibc the submitter's malloc cache is always empty (the frees fill
+// the workers'): every submit took malloc's slow path and its arena lock.
+// A freed task's memory goes on a stack instead, which a submitter takes
+// whole (an exchange: no ABA) into a list of its own.
+struct TaskNode {
+  alignas(Task) unsigned char storage[sizeof(Task)];
+  TaskNode* next;
+};
+std::atomic<TaskNode*> g_free_tasks{nullptr};
+constexpr int kKeepTasks = 1024;  // a submitter keeps at most this many spare
+
+struct SpareTasks {
+  TaskNode* head = nullptr;
+  ~SpareTasks() {
+    while (head) delete std::exchange(head, head->next);
+  }
+  TaskNode* take() {
+    if (!head) {
+      head = g_free_tasks.exchange(nullptr, std::memory_order_acquire);
+      // Beyond the spares kept, give the memory back.
+      TaskNode* n = head;
+      for (int i = 1; n && i < kKeepTasks; ++i) n = n->next;
+      if (n) {
+        TaskNode* rest = std::exchange(n->next, nullptr);
+        while (rest) delete std::exchange(rest, rest->next);
+      }
+    }
+    if (!head) return new TaskNode;
+    return std::exchange(head, head->next);
+  }
+};
+thread_local SpareTasks t_spare_tasks;
+
+void give_back(TaskNode* n) noexcept {
+  n->next = g_free_tasks.load(std::memory_order_relaxed);
+  while (!g_free_tasks.compare_exchange_weak(n->next, n, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+}
+
+Task* local_task(const TaskRecord& r) noexcept {
+  return std::launder(reinterpret_cast<Task*>(reinterpret_cast<TaskNode*>(r.args)->storage));
+}
 
 }  // namespace
 
@@ -79,7 +124,9 @@ void release_function(shm::Offset f) noexcept {
 TaskRecord local_record(Task task) {
   TaskRecord r;
   r.local = 1;
-  r.args = reinterpret_cast<std::uint64_t>(new Task(std::move(task)));
+  TaskNode* n = t_spare_tasks.take();
+  new (n->storage) Task(std::move(task));
+  r.args = reinterpret_cast<std::uint64_t>(n);
   return r;
 }
 
@@ -118,7 +165,8 @@ Ref<future::Future> future_of(const TaskRecord& r) {
 
 void close_record(const TaskRecord& r) noexcept {
   if (r.local) {
-    delete local_task(r);
+    local_task(r)->~Task();
+    give_back(reinterpret_cast<TaskNode*>(r.args));
     return;
   }
   shm::free_message(r.args);
