@@ -91,6 +91,15 @@ void consume(ConnData& c, std::uint64_t total) noexcept {
   }
 }
 
+// One read of what the descriptor has into the buffer's room (made by the
+// caller): the count, also added to the buffer; 0 at the end of the
+// stream; -1 when nothing is there yet.
+long fill(ConnData& c, int fd) {
+  long n = io::read_some(fd, buffer(c) + c.end, c.cap - c.end);
+  if (n > 0) c.end += static_cast<std::uint64_t>(n);
+  return n;
+}
+
 // Wake frames (lane.hpp) carry no message: dropped from the front.
 void drop_wakes(ConnData& c) noexcept {
   ParsedFrame f;
@@ -183,11 +192,8 @@ class Receiver {
   // stream, TransferError if it ended inside a frame.
   bool read_more(std::uint64_t need) {
     make_room(c_, need);
-    long n = io::read_some(fd_, buffer(c_) + c_.end, c_.cap - c_.end);
-    if (n > 0) {
-      c_.end += static_cast<std::uint64_t>(n);
-      return true;
-    }
+    long n = fill(c_, fd_);
+    if (n > 0) return true;
     if (n == 0 && really_eof(fd_, c_.flags)) {
       // Every sender closed: what they put in the lane before is still due.
       if (lane_ && lane::nonempty(*lane_)) return true;
@@ -207,12 +213,9 @@ class Receiver {
     bool got = false;
     for (std::uint32_t i = 0; i < budget && !got; ++i) {
       for (int k = 0; k < kRelaxPerReread; ++k) cpu_relax();
-      long m = io::read_some(fd_, buffer(c_) + c_.end, c_.cap - c_.end);
+      long m = fill(c_, fd_);
       if (m == 0) break;
-      if (m > 0) {
-        c_.end += static_cast<std::uint64_t>(m);
-        got = true;
-      }
+      got = m > 0;
     }
     t_read_spins = got ? std::min(kMaxReadSpins, budget * 2) : std::max(kMinReadSpins, budget / 2);
     return got;
@@ -283,9 +286,7 @@ bool Connection::settle(int fd) {
   sync::LockCoreGuard held(c.recv_lock);
   try {
     make_room(c, 0);
-    long n = io::read_some(fd, buffer(c) + c.end, c.cap - c.end);
-    if (n == 0) return true;  // the end of the stream: recv raises Closed at once
-    if (n > 0) c.end += static_cast<std::uint64_t>(n);
+    if (fill(c, fd) == 0) return true;  // the end of the stream: recv raises Closed at once
   } catch (const Error&) {
     return true;  // recv raises it
   }
