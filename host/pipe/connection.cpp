@@ -159,33 +159,6 @@ int Connection::fileno() const {
   return use.fd();
 }
 
-namespace {
-
-// The reader is gone once every copy of the other end is closed: the
-// socket then reports POLLHUP (what a write would report as EPIPE).
-void check_reader(int fd) {
-  pollfd p{fd, POLLOUT, 0};
-  if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
-    throw Error(ErrorKind::Closed, "the other end of the pipe is closed", EPIPE);
-}
-
-// A Wake frame for a receiver that sleeps on the descriptor. A full socket
-// needs none (the receiver has bytes to read), so EAGAIN is fine; a 24-byte
-// write to a stream socket is all or nothing.
-void write_wake(int fd) {
-  FrameHeader h = make_header(FrameKind::Wake, 0, {});
-  for (;;) {
-    if (::send(fd, &h, kHeaderSize, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return;
-    int err = errno;
-    if (err == EINTR) continue;
-    if (err == EPIPE || err == ECONNRESET)
-      throw Error(ErrorKind::Closed, "the other end of the pipe is closed (EPIPE)", err);
-    return;
-  }
-}
-
-}  // namespace
-
 void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_view payload) {
   FdUse use(local_);
   ConnData& c = data();
@@ -204,11 +177,15 @@ void Connection::send_frame(FrameKind kind, std::uint32_t count, std::string_vie
   lane::Lane* ln = c.lane_out ? &lane::at(c.lane_out) : nullptr;
   if (ln) {
     if (lane::peer_check_due(*ln)) {
-      check_reader(use.fd());
+      io::check_peer(use.fd());  // the reader is gone once every copy of its end is closed
       lane::peer_checked(*ln);
     }
     if (lane::put(*ln, kind, count, payload)) {
-      if (lane::wake_requested(*ln)) write_wake(use.fd());
+      // A full socket needs no Wake frame: the receiver has bytes to read.
+      if (lane::wake_requested(*ln)) {
+        FrameHeader h = make_header(FrameKind::Wake, 0, {});
+        io::write_small_nowait(use.fd(), &h, kHeaderSize);
+      }
       return;
     }
     lane::socket_frame_sending(*ln);

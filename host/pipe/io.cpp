@@ -71,6 +71,21 @@ long read_some(int fd, char* buf, std::size_t n) {
   }
 }
 
+void check_peer(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) throw_peer_closed(EPIPE);
+}
+
+void write_small_nowait(int fd, const void* p, std::size_t n) {
+  for (;;) {
+    if (send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) return;
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EPIPE || err == ECONNRESET) throw_peer_closed(err);
+    return;
+  }
+}
+
 void prepare_fd(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) throw_os_error("fcntl(O_NONBLOCK)", errno);

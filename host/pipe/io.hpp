@@ -22,6 +22,15 @@ void write_all(int fd, bool socket, iovec* iov, int n, std::size_t& written);
 // OSError on other failures.
 long read_some(int fd, char* buf, std::size_t n);
 
+// Raises Closed, as a write would, when every copy of the other end of
+// socket `fd` is closed (POLLHUP); returns otherwise. No waiting.
+void check_peer(int fd);
+
+// Writes a few bytes to socket `fd` without waiting: all of them, or none
+// when it has no room (EAGAIN; a write of at most one small block to a
+// stream socket is all or nothing). Closed when the reader is gone.
+void write_small_nowait(int fd, const void* p, std::size_t n);
+
 // Sets O_NONBLOCK and FD_CLOEXEC. Throws OSError.
 void prepare_fd(int fd);
 
