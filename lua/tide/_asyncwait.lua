@@ -102,19 +102,24 @@ local function fd_of(x, n, fname)
   return fd
 end
 
+-- Suspends t until tide.pipe connection `conn` has a message (or its end)
+-- or `deadline` passes; true, or false at the deadline. A message in the
+-- connection's shared-memory lane does not make its descriptor readable:
+-- poll(0) looks there and arms the wake-up the descriptor then gets.
+local function await_message(loop, t, conn, deadline)
+  local fd = conn:fileno()
+  repeat
+    if conn:poll(0) then return true end
+  until not wait_fd(loop, t, fd, POLLIN, remaining(deadline))
+  return conn:poll(0)
+end
+
 local function ready_for(x, timeout, events, fname)
   local fd = fd_of(x, 1, fname)
   C.check_timeout(timeout, 2, fname)
   local loop, t = C.current(fname)
-  -- A tide.pipe connection: a message in its shared-memory lane does not
-  -- make the descriptor readable; poll(0) looks there and arms the wake-up
-  -- the descriptor then gets.
   if events == POLLIN and classify(x) == "connection" then
-    local deadline = timeout and monotonic() + timeout
-    repeat
-      if x:poll(0) then return true end
-    until not wait_fd(loop, t, fd, events, remaining(deadline))
-    return x:poll(0)
+    return await_message(loop, t, x, timeout and monotonic() + timeout)
   end
   local r = wait_fd(loop, t, fd, events, timeout)
   if not r then return false end
@@ -293,16 +298,10 @@ function W.recv(conn, timeout)
   local deadline = timeout and monotonic() + timeout
   while true do
     if t[STOP] then error(C.cancelled_error(), 0) end
-    if conn:poll(0) then
-      local ok, v = pcall(conn.recv, conn, 0)
-      if ok then return v end
-      if not is_error(v, "Timeout") then error(v, 0) end  -- another reader took it: wait again
-    end
-    local left = remaining(deadline)
-    if left == 0 or not wait_fd(loop, t, conn:fileno(), POLLIN, left) then
-      if conn:poll(0) then return conn:recv(0) end
-      raise("Timeout", "async.recv: no message in time")
-    end
+    if not await_message(loop, t, conn, deadline) then raise("Timeout", "async.recv: no message in time") end
+    local ok, v = pcall(conn.recv, conn, 0)
+    if ok then return v end
+    if not is_error(v, "Timeout") then error(v, 0) end  -- another reader took it: wait again
   end
 end
 
