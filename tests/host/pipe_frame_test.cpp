@@ -66,21 +66,18 @@ TEST_CASE("pipe frames: any flipped bit is Corrupt") {
 }
 
 TEST_CASE("pipe frames: header limits and kind rules") {
-  ParsedFrame out;
-  std::string bad_kind = frame(static_cast<FrameKind>(9), 1, "x");
-  CHECK(parse_frame(bad_kind.data(), bad_kind.size(), out) == Parse::Corrupt);
-  std::string bytes_two = frame(FrameKind::Bytes, 2, "x");
-  CHECK(parse_frame(bytes_two.data(), bytes_two.size(), out) == Parse::Corrupt);
-  std::string short_ticket = frame(FrameKind::Ticket, 1, "1234");
-  CHECK(parse_frame(short_ticket.data(), short_ticket.size(), out) == Parse::Corrupt);
-  std::string ticket = frame(FrameKind::Ticket, 1, "12345678");
-  CHECK(parse_frame(ticket.data(), ticket.size(), out) == Parse::Frame);
-  std::string wake = frame(FrameKind::Wake, 0, "");
-  CHECK(parse_frame(wake.data(), wake.size(), out) == Parse::Frame);
-  std::string wake_payload = frame(FrameKind::Wake, 0, "x");
-  CHECK(parse_frame(wake_payload.data(), wake_payload.size(), out) == Parse::Corrupt);
-  std::string wake_count = frame(FrameKind::Wake, 1, "");
-  CHECK(parse_frame(wake_count.data(), wake_count.size(), out) == Parse::Corrupt);
+  auto parse = [](FrameKind kind, std::uint32_t count, std::string_view payload) {
+    std::string f = frame(kind, count, payload);
+    ParsedFrame out;
+    return parse_frame(f.data(), f.size(), out);
+  };
+  CHECK(parse(static_cast<FrameKind>(9), 1, "x") == Parse::Corrupt);
+  CHECK(parse(FrameKind::Bytes, 2, "x") == Parse::Corrupt);
+  CHECK(parse(FrameKind::Ticket, 1, "1234") == Parse::Corrupt);
+  CHECK(parse(FrameKind::Ticket, 1, "12345678") == Parse::Frame);
+  CHECK(parse(FrameKind::Wake, 0, "") == Parse::Frame);
+  CHECK(parse(FrameKind::Wake, 0, "x") == Parse::Corrupt);
+  CHECK(parse(FrameKind::Wake, 1, "") == Parse::Corrupt);
 }
 
 TEST_CASE("pipe connections: frames through a socketpair, maxlen and bytes-only leave the message") {
