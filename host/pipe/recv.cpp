@@ -207,8 +207,9 @@ class Receiver {
   // A reply a few microseconds away (a round trip with another process) is
   // cheaper to catch by re-reading than through a sleep and a wake-up. True
   // if bytes came. A read of 0 stops it: the wait then sees the end of the
-  // stream (or, on a FIFO no writer has opened yet, waits for one).
-  bool reread_briefly() noexcept {
+  // stream (or, on a FIFO no writer has opened yet, waits for one). A read
+  // can raise (Closed on a reset): not noexcept, or that would terminate.
+  bool reread_briefly() {
     std::uint32_t budget = t_read_spins;
     bool got = false;
     for (std::uint32_t i = 0; i < budget && !got; ++i) {
