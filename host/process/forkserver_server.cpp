@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/fork_safe.hpp"
 #include "process/prefault.hpp"
 #include "process/forkserver.hpp"
 #include "shm/arena.hpp"
@@ -145,9 +146,9 @@ int serve(int ctl, int arena_fd) {
         continue;
       }
       last_counter = p.request.counter;
+      fork_safe::first_in_child(prefault_code);
       pid_t pid = fork();
       if (pid == 0) {
-        prefault_code();
         close(ctl);
         close(sfd);
         for (auto& [_, c] : children) close(c);

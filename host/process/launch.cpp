@@ -69,12 +69,12 @@ pid_t fork_child(const ChildInfo& info) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
+  fork_safe::first_in_child(prefault_code);
   pid_t pid = fork();
   int err = errno;
   if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) throw_os_error("fork", err);
   if (pid == 0) {
-    prefault_code();
     prepare_child(parent);
     int code = run_child(info, warm);
     _exit(code);

@@ -6,7 +6,8 @@
 // MADV_POPULATE_READ (Linux 5.14) maps the whole code of both at once from
 // the page cache; on older kernels it is a no-op. Fork children (fork and
 // forkserver start methods) and spawned workers (whose exec mapped only
-// the code of their start) do it first thing.
+// the code of their start) do it first thing: a fork child before its
+// fork handlers run (fork_safe::first_in_child), as they run code too.
 #pragma once
 
 namespace tide::process {
