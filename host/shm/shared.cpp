@@ -22,6 +22,10 @@ SharedTypeInfo g_types[kMaxTypes];
 // the fork child (where its holder may not exist).
 pthread_mutex_t g_live_mutex = PTHREAD_MUTEX_INITIALIZER;
 SharedObject* g_live = nullptr;
+// Serials of proxies, under g_live_mutex. Every proxy with a serial below
+// g_released_below had its reference dropped by release_process_references.
+std::uint64_t g_next_serial = 0;
+std::atomic<std::uint64_t> g_released_below{0};
 
 const SharedTypeInfo* info_for(SharedType t) {
   auto i = static_cast<std::uint32_t>(t);
@@ -73,6 +77,7 @@ Ref<Object> proxy_for(Offset offset) {
 SharedObject::SharedObject(SharedHeader* header) : header_(header) {
   header_->proxies.fetch_add(1, std::memory_order_relaxed);
   pthread_mutex_lock(&g_live_mutex);
+  serial_ = g_next_serial++;
   next_ = g_live;
   if (g_live) g_live->prev_ = this;
   g_live = this;
@@ -86,8 +91,12 @@ void SharedObject::unlink_locked() noexcept {
   prev_ = next_ = nullptr;
 }
 
+bool SharedObject::released() const noexcept {
+  return released_ || serial_ < g_released_below.load(std::memory_order_relaxed);
+}
+
 void SharedObject::give_up_reference() noexcept {
-  if (released_) return;
+  if (released()) return;
   pthread_mutex_lock(&g_live_mutex);
   unlink_locked();
   released_ = true;
@@ -99,19 +108,28 @@ void SharedObject::give_up_reference() noexcept {
 void release_process_references() noexcept {
   std::vector<SharedHeader*> held;
   pthread_mutex_lock(&g_live_mutex);
+  // Without writing to the proxies: in a fork child each write to one
+  // copies its page (one page fault each, on pages nothing else touches).
+  // The serial marks them all released instead, and the list starts anew.
+  SharedObject* kept = nullptr;
   for (SharedObject* p = g_live; p; p = p->next_) {
     try {
       held.push_back(p->header_);
     } catch (...) {  // no memory for the list: keep the rest (as before)
+      kept = p;
       break;
     }
-    p->released_ = true;
   }
-  // Unlink exactly those marked (all, unless the list could not grow).
-  for (SharedObject* p = g_live; p;) {
-    SharedObject* next = p->next_;
-    if (p->released_) p->unlink_locked();
-    p = next;
+  if (!kept) {
+    g_live = nullptr;
+    g_released_below.store(g_next_serial, std::memory_order_relaxed);
+  } else {  // mark and unlink what the list holds, one by one
+    for (SharedObject* p = g_live; p != kept;) {
+      SharedObject* next = p->next_;
+      p->released_ = true;
+      p->unlink_locked();
+      p = next;
+    }
   }
   pthread_mutex_unlock(&g_live_mutex);
   for (SharedHeader* h : held) {
@@ -122,7 +140,7 @@ void release_process_references() noexcept {
 }
 
 SharedObject::~SharedObject() {
-  if (released_) return;
+  if (released()) return;
   pthread_mutex_lock(&g_live_mutex);
   unlink_locked();
   pthread_mutex_unlock(&g_live_mutex);

@@ -235,6 +235,38 @@ TEST_CASE("a cycle a fork child holds lives until the child lets go, then the ch
   CHECK(in_use() == before);
 }
 
+TEST_CASE("proxies a fork child let go of drop nothing more when destroyed; one made afterwards counts") {
+  std::int64_t before = in_use();
+  {
+    auto q = Queue::create(Kind::Fifo);
+    auto* h = q->shared_header();
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int code = 0;
+      if (h->proxies.load() != 2) code = 2;  // the parent's and this copy
+      tide::shm::release_process_references();
+      if (h->proxies.load() != 1) code = 3;
+      q = {};  // released already: no second drop
+      if (h->proxies.load() != 1) code = 4;
+      {
+        Ref<Object> again = tide::shm::proxy_for(tide::shm::Arena::get().offset_of(h));
+        if (h->proxies.load() != 2) code = 5;
+      }
+      if (h->proxies.load() != 1) code = 6;
+      _exit(code);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(h->proxies.load() == 1);
+    put(*q, {});
+    CHECK(q->qsize() == 1);
+  }
+  CHECK(in_use() == before);
+}
+
 TEST_CASE("threads using a cycle reachable from a live table while others drop their proxies: nothing freed early") {
   std::int64_t before = in_use();
   auto root = Table::create();
