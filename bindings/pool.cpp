@@ -182,7 +182,7 @@ int m_submit(lua_State* L) {
       push_failure(L, p->broken_outcome(), "cannot submit:");  // with the cause
       return kRaise;
     }
-    push_handle(L, fut.get());
+    push_new_handle(L, fut.get());
     return 1;
   });
 }

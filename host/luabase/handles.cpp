@@ -91,19 +91,11 @@ void charge_collector(lua_State* L, std::size_t bytes) {
 
 }  // namespace
 
-void push_handle(lua_State* L, Object* obj) {
-  // One tide object is one value in a state: the live handle of the same
-  // identity, if there is one (a released handle is replaced).
-  const void* id = obj->identity();
-  int cache = push_cache(L);
-  if (lua_rawgetp(L, cache, id) == LUA_TUSERDATA) {
-    auto* h = static_cast<Handle*>(lua_touserdata(L, -1));
-    if (h->obj && h->obj->identity() == id) {
-      lua_remove(L, cache);
-      return;
-    }
-  }
-  lua_pop(L, 1);
+namespace {
+
+// A new handle for `obj` (the state's handle table at `cache`), entered in
+// that table; the table is removed from the stack.
+void push_fresh(lua_State* L, Object* obj, const void* id, int cache) {
   const char* type = obj->type_name();
   if (luaL_getmetatable(L, type) == LUA_TNIL) {
     lua_pop(L, 1);
@@ -127,5 +119,25 @@ void push_handle(lua_State* L, Object* obj) {
   lua_remove(L, cache);
   charge_collector(L, obj->footprint());
 }
+
+}  // namespace
+
+void push_handle(lua_State* L, Object* obj) {
+  // One tide object is one value in a state: the live handle of the same
+  // identity, if there is one (a released handle is replaced).
+  const void* id = obj->identity();
+  int cache = push_cache(L);
+  if (lua_rawgetp(L, cache, id) == LUA_TUSERDATA) {
+    auto* h = static_cast<Handle*>(lua_touserdata(L, -1));
+    if (h->obj && h->obj->identity() == id) {
+      lua_remove(L, cache);
+      return;
+    }
+  }
+  lua_pop(L, 1);
+  push_fresh(L, obj, id, cache);
+}
+
+void push_new_handle(lua_State* L, Object* obj) { push_fresh(L, obj, obj->identity(), push_cache(L)); }
 
 }  // namespace tide
