@@ -472,4 +472,19 @@ T.test("progress draws count, rate and ETA on a terminal", function()
   T.match(out, "%[#+%] 40/40 [%d.]+/s ETA %d+:%d%d")
 end)
 
+T.test("a submitted future is one value: callbacks, as_completed and a queue round trip give the same handle", function()
+  local p <close> = pool.ThreadPool{workers = 2}
+  local futs, seen = {}, {}
+  for i = 1, 20 do futs[i] = p:submit(function(x) return x end, i) end
+  local got = {}
+  for i = 1, 20 do futs[i]:add_done_callback(function(f) got[i] = f end) end
+  for f in future.as_completed(futs) do seen[f] = true end
+  for i = 1, 20 do T.eq(seen[futs[i]], true) end
+  future.poll()  -- every future is done: each callback runs now at the latest
+  for i = 1, 20 do T.eq(rawequal(got[i], futs[i]), true) end
+  local q = require("tide.queue").Queue()
+  q:put(futs[7])
+  T.eq(rawequal(q:get(), futs[7]), true)
+end)
+
 T.done()
