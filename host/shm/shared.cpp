@@ -3,7 +3,7 @@
 #include <pthread.h>
 
 #include <mutex>
-#include <vector>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/fork_safe.hpp"
@@ -106,35 +106,17 @@ void SharedObject::give_up_reference() noexcept {
 }
 
 void release_process_references() noexcept {
-  std::vector<SharedHeader*> held;
-  pthread_mutex_lock(&g_live_mutex);
   // Without writing to the proxies: in a fork child each write to one
   // copies its page (one page fault each, on pages nothing else touches).
-  // The serial marks them all released instead, and the list starts anew.
-  SharedObject* kept = nullptr;
-  for (SharedObject* p = g_live; p; p = p->next_) {
-    try {
-      held.push_back(p->header_);
-    } catch (...) {  // no memory for the list: keep the rest (as before)
-      kept = p;
-      break;
-    }
-  }
-  if (!kept) {
-    g_live = nullptr;
-    g_released_below.store(g_next_serial, std::memory_order_relaxed);
-  } else {  // mark and unlink what the list holds, one by one
-    for (SharedObject* p = g_live; p != kept;) {
-      SharedObject* next = p->next_;
-      p->released_ = true;
-      p->unlink_locked();
-      p = next;
-    }
-  }
+  // The serial marks them all released, and the list starts anew; the old
+  // one is then this function's alone (their destructors no longer unlink).
+  pthread_mutex_lock(&g_live_mutex);
+  SharedObject* old = std::exchange(g_live, nullptr);
+  g_released_below.store(g_next_serial, std::memory_order_relaxed);
   pthread_mutex_unlock(&g_live_mutex);
-  for (SharedHeader* h : held) {
-    h->proxies.fetch_sub(1, std::memory_order_acq_rel);
-    release_shared(h);
+  for (SharedObject* p = old; p; p = p->next_) {
+    p->header_->proxies.fetch_sub(1, std::memory_order_acq_rel);
+    release_shared(p->header_);
   }
   CycleCollector::flush();  // _exit runs no thread_local destructor
 }

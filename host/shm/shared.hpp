@@ -138,7 +138,7 @@ class SharedObject : public Object {
   void unlink_locked() noexcept;
   bool released() const noexcept;
   SharedHeader* header_;
-  bool released_ = false;  // give_up_reference (or release_process_references)
+  bool released_ = false;  // give_up_reference
   std::uint64_t serial_ = 0;  // order of creation in this process
   SharedObject* prev_ = nullptr;  // this process's live proxies (fork accounting)
   SharedObject* next_ = nullptr;
