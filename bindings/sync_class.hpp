@@ -4,8 +4,8 @@
 //
 // Hot path (W7): `lock:acquire()` finds its method through an __index
 // *table* (no C call), and a method checks `self` by comparing the
-// handle's class tag with its upvalue 1 (the class metatable) instead of a
-// registry lookup.
+// handle's class tag with its class's name pointer, a constant: no
+// registry lookup, no upvalue.
 //
 // with/guard: if acquiring raises AbandonedLock (the caller then holds the
 // lock), they release it again before re-raising, so a scope never leaves
@@ -23,18 +23,30 @@
 #include "support/userdata.hpp"
 #include "sync/lock.hpp"
 #include "sync/rlock.hpp"
+#include "sync/semaphore.hpp"
 
 namespace tide::sync_binding {
 
-// Methods have the class metatable as upvalue 1; metamethods have
-// (metatable, methods table, the interned string "value").
-// The check compares the handle's class tag (luabase/handles.hpp) with
-// the metatable's address.
+// A handle of class T? Its tag is the type name it was made with (the
+// pointer, luabase/handles.hpp); a Semaphore is also a BoundedSemaphore.
+template <class T>
+bool is_class(const char* cls) noexcept {
+  return cls == T::kTypeName;
+}
+template <>
+inline bool is_class<sync::Semaphore>(const char* cls) noexcept {
+  return cls == sync::Semaphore::kTypeName || cls == sync::Semaphore::kBoundedTypeName;
+}
+
+// The object at argument 1, which must be a live handle of class T.
+// Metamethods have (metatable, methods table, "value") as upvalues.
 template <class T>
 T* self(lua_State* L) {
-  Handle* h = handle_of_class(L, 1, lua_topointer(L, lua_upvalueindex(1)));
-  if (h && h->obj) return static_cast<T*>(h->obj);
-  return check_object<T>(L, 1);  // raises the right error
+  if (Handle* h = handle_of_class(L, 1, is_class<T>)) {
+    if (h->obj) return static_cast<T*>(h->obj);
+    raise_error(L, ErrorKind::InvalidState, "%s is released", h->cls);
+  }
+  type_error(L, 1, T::kTypeName);
 }
 
 // __index for classes with fields: methods (upvalue 2), then getter (upvalue 3).
@@ -55,7 +67,7 @@ inline int shared_eq(lua_State* L) {
   return 1;
 }
 
-// define_class plus: methods with the metatable as upvalue; __index the
+// define_class plus: the methods; __index the
 // methods table (or methods then `getter`); `meta` (which may override
 // __index) with (metatable, methods, "value") upvalues; __eq.
 inline void install_class(lua_State* L, const char* type, const char* module, const luaL_Reg* methods,
@@ -64,8 +76,7 @@ inline void install_class(lua_State* L, const char* type, const char* module, co
   define_class(L, ClassSpec{type, kNoMethods}, module);
   luaL_getmetatable(L, type);
   lua_newtable(L);
-  lua_pushvalue(L, -2);
-  luaL_setfuncs(L, methods, 1);  // mt, methods
+  luaL_setfuncs(L, methods, 0);  // mt, methods
   if (getter) {
     lua_pushvalue(L, -2);
     lua_pushvalue(L, -2);

@@ -109,7 +109,7 @@ void push_fresh(lua_State* L, Object* obj, const void* id, int cache) {
   // Create the userdata empty first (liolib's rule), then fill it.
   auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
   h->obj = nullptr;
-  h->cls = lua_topointer(L, -2);
+  h->cls = type;
   lua_insert(L, -2);
   lua_setmetatable(L, -2);
   obj->retain();

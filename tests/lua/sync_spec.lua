@@ -402,4 +402,25 @@ T.test("sync objects travel inside tables and upvalues to threads", function()
   T.eq(objs.lock:locked(), false)
 end)
 
+-- The self check compares each handle's class tag with the method's class
+-- (issue 14); a handle of another class never passes for this one.
+T.test("methods check their object's class, even with the metatable swapped", function()
+  T.raises("ArgumentError", "tide.Lock expected", sync.Lock().acquire, sync.Event())
+  T.raises("ArgumentError", "tide.Event expected", sync.Event().set, sync.Lock())
+  -- A Lock dressed as a Value by the debug library is still not a Value.
+  local l = sync.Lock()
+  debug.setmetatable(l, getmetatable(shared.Value("int", 1)))
+  T.raises("ArgumentError", function() return l.value end)
+  T.raises("ArgumentError", function() l.value = 2 end)
+  -- Both kinds of Semaphore share their methods; released, both say so.
+  local b = sync.BoundedSemaphore(1)
+  T.eq(b:acquire(), true)
+  b:release()
+  getmetatable(b).__gc(b)
+  T.raises("InvalidState", "tide.BoundedSemaphore is released", b.release, b)
+  local s = sync.Semaphore(1)
+  getmetatable(s).__gc(s)
+  T.raises("InvalidState", "tide.Semaphore is released", s.acquire, s)
+end)
+
 T.done()
