@@ -150,16 +150,13 @@ Handle* pool_handle(lua_State* L, bool* procs = nullptr) {
   return h ? h : check_handle(L, 1, Pool::kThreadTypeName);  // raises
 }
 
-// The pool at argument 1. Methods have their class's metatable as upvalue
-// 1 (each kind has its own method table), so the usual case is one compare.
+// The pool at argument 1 (either kind): one compare of the handle's class
+// tag (luabase/handles.hpp) in the usual case.
 Pool* self_pool(lua_State* L) {
-  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
-  if (h && lua_getmetatable(L, 1)) {
-    bool same = lua_rawequal(L, -1, lua_upvalueindex(1));
-    lua_pop(L, 1);
-    if (same && h->obj) return static_cast<Pool*>(h->obj);
-  }
-  h = pool_handle(L);
+  Handle* h = handle_of_class(L, 1, [](const char* cls) {
+    return cls == Pool::kThreadTypeName || cls == Pool::kProcessTypeName;
+  });
+  if (!h) h = pool_handle(L);  // raises
   if (!h->obj) raise_error(L, ErrorKind::InvalidState, "the pool handle was released");
   return static_cast<Pool*>(h->obj);
 }

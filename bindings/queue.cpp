@@ -34,19 +34,13 @@ Handle* test_queue(lua_State* L, int idx) {
   return nullptr;
 }
 
-// Methods carry their class's metatable (as a light userdata: metatables
-// live in the registry, so the address is stable) as upvalue 1: checking
-// self is one pointer comparison.
+// Checking self compares the handle's class tag (its type name,
+// luabase/handles.hpp) with this kind's: no metatable fetched (W2).
 template <Kind K>
 Queue* self(lua_State* L) {
-  auto* h = lua_type(L, 1) == LUA_TUSERDATA ? static_cast<Handle*>(lua_touserdata(L, 1)) : nullptr;
-  if (h && lua_getmetatable(L, 1)) {
-    bool same = lua_topointer(L, -1) == lua_touserdata(L, lua_upvalueindex(1));
-    lua_settop(L, -2);
-    if (same) {
-      if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is released", name_of(K));
-      return static_cast<Queue*>(h->obj);
-    }
+  if (Handle* h = handle_of_class(L, 1, [](const char* cls) { return cls == name_of(K); })) {
+    if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is released", name_of(K));
+    return static_cast<Queue*>(h->obj);
   }
   type_error(L, 1, name_of(K));
 }
@@ -290,8 +284,7 @@ void define(lua_State* L) {
   // VM then finds methods without calling a C function (W2 pays per call).
   luaL_getmetatable(L, name_of(K));
   lua_newtable(L);
-  lua_pushlightuserdata(L, const_cast<void*>(lua_topointer(L, -2)));
-  luaL_setfuncs(L, methods.data(), 1);
+  luaL_setfuncs(L, methods.data(), 0);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
 }
