@@ -54,6 +54,18 @@ bench.report{
   unit = "ns/pair", fmt = "%.1f", tide = t / items * 1e9, c = c_ns, c_label = "C pthread mutex", c_note = note,
   python = py.ns_per_pair, counts = counts, target = "<= x4 C"}
 
+-- What the Lua VM alone charges for the literal loop's shape: four method
+-- calls on tide handles that do next to nothing (lock:locked() reads one
+-- word), on one thread, so no lock work and no handover. The literal form
+-- cannot go below this, whatever the lock costs.
+local function floor_run()
+  local lock = sync.Lock()
+  for _ = 1, N do lock:locked() lock:locked() lock:locked() lock:locked() end
+end
+local floor_ns = bench.best(REPS, floor_run) / N * 1e9
+bench.line("W7 Lua floor: 4 minimal method calls (lock:locked() x4), one thread: %.1f ns   x%.2f the C pair%s",
+  floor_ns, c_ns and floor_ns / c_ns or 0 / 0, c_ns and string.format("   (target x4 = %.1f ns)", 4 * c_ns) or "")
+
 local tw, cw = bench.best_counted(REPS, items, run, with)
 bench.report{
   name = "W7 fused lock:with(fn, v)", unit = "ns/pair", fmt = "%.1f", tide = tw / items * 1e9,
