@@ -1,6 +1,7 @@
 #include "future/future.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -23,14 +24,16 @@ constexpr int kSettleYields = 1000;
 
 FutureTree* tree_of(const FutureData& d) noexcept { return shm::Arena::get().at<FutureTree>(d.tree); }
 
+// Made once per process tree (fork children inherit it), read per future.
 shm::Offset this_tree() {
   static std::once_flag once;
-  static shm::Offset off = 0;
+  static std::atomic<shm::Offset> off{0};
+  if (shm::Offset o = off.load(std::memory_order_acquire)) return o;
   std::call_once(once, [] {
     shm::Arena& a = shm::Arena::get();
-    off = a.offset_of(new (a.alloc(sizeof(FutureTree))) FutureTree);
+    off.store(a.offset_of(new (a.alloc(sizeof(FutureTree))) FutureTree), std::memory_order_release);
   });
-  return off;
+  return off.load(std::memory_order_acquire);
 }
 
 struct Blob {

@@ -12,10 +12,7 @@ namespace tide::pool {
 
 namespace {
 
-shm::Arena& arena() {
-  static shm::Arena& a = shm::Arena::get();
-  return a;
-}
+shm::Arena& arena() { return shm::Arena::get(); }
 
 // Ids stay unique across fork: a fork child that makes its own pools
 // numbers its functions in its own range.

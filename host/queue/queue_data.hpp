@@ -26,11 +26,7 @@ namespace tide::queue {
 using shm::RobustLock;
 using shm::RobustMutex;
 
-// The arena, looked up once (Arena::get() is a call_once per call).
-inline shm::Arena& arena() {
-  static shm::Arena& a = shm::Arena::get();
-  return a;
-}
+inline shm::Arena& arena() { return shm::Arena::get(); }
 
 // Under ThreadSanitizer each end re-reads the other's index every time: a
 // cached index may have been read by another *process* holding the same

@@ -11,10 +11,7 @@ namespace tide::shared_values {
 
 namespace {
 
-shm::Arena& arena() {
-  static shm::Arena& a = shm::Arena::get();
-  return a;
-}
+shm::Arena& arena() { return shm::Arena::get(); }
 
 struct Entry {
   shm::Offset next;

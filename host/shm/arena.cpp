@@ -55,7 +55,6 @@ int ceil_log2(std::size_t n) {
   return c;
 }
 
-Arena* g_arena = nullptr;
 std::once_flag g_once;
 
 }  // namespace
@@ -87,7 +86,7 @@ Arena::Header* Arena::header() const noexcept {
   return reinterpret_cast<Header*>(base_);
 }
 
-Arena& Arena::get() {
+Arena& Arena::create() {
   std::call_once(g_once, [] {
     int fd = memfd_create("tide-arena", MFD_CLOEXEC);
     if (fd < 0) throw_os_error("memfd_create", errno);
@@ -107,9 +106,9 @@ Arena& Arena::get() {
     h->lock.init();
     h->cycle_mutex.init();
     h->bump = (sizeof(Header) + 4095) & ~Offset(4095);
-    g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
+    publish(new Arena(fd, static_cast<char*>(p), kArenaSize));
   });
-  return *g_arena;
+  return *instance_.load(std::memory_order_acquire);
 }
 
 void Arena::adopt(int fd) {
@@ -124,7 +123,7 @@ void Arena::adopt(int fd) {
       munmap(p, kArenaSize);
       throw Error(ErrorKind::InvalidState, "inherited descriptor is not a tide arena");
     }
-    g_arena = new Arena(fd, static_cast<char*>(p), kArenaSize);
+    publish(new Arena(fd, static_cast<char*>(p), kArenaSize));
     adopted = true;
   });
   if (!adopted) throw Error(ErrorKind::InvalidState, "the shared arena already exists in this process");
