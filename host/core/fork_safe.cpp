@@ -25,7 +25,6 @@ void lock_all(Node* n) noexcept {
 // What this thread's fork locked: release unlocks exactly that, even if a
 // node was added meanwhile (the child runs the copy of the forking thread).
 thread_local Node* t_locked = nullptr;
-thread_local void (*t_first)() noexcept = nullptr;
 
 // The sanitizer's allocator last: a section under one of ours may malloc.
 void prepare() noexcept {
@@ -40,30 +39,13 @@ void release() noexcept {
   t_locked = nullptr;
 }
 
-void release_parent() noexcept {
-  t_first = nullptr;
-  release();
-}
-
-void release_child() noexcept {
-  if (auto first = t_first) {
-    t_first = nullptr;
-    first();
-  }
-  release();
-}
 
 }  // namespace
 
 void install() noexcept {
   if (g_installed.exchange(true, std::memory_order_acq_rel)) return;
   find_sanitizer_locks();
-  pthread_atfork(prepare, release_parent, release_child);
-}
-
-void first_in_child(void (*fn)() noexcept) noexcept {
-  install();
-  t_first = fn;
+  pthread_atfork(prepare, release, release);
 }
 
 void add(Node* n) noexcept {

@@ -35,13 +35,6 @@ void add(Node* n) noexcept;
 // Installs the handlers that take the list (once; any thread).
 void install() noexcept;
 
-// Runs `fn` in the child of this thread's next fork(), before every other
-// fork handler (ours run first in a child, and the list's release is ours).
-// For work that makes the handlers after it cheaper: mapping the code they
-// run in one system call instead of a page fault each. Cleared by that
-// fork, in the parent and in the child.
-void first_in_child(void (*fn)() noexcept) noexcept;
-
 }  // namespace fork_safe
 
 // In a fork child's handler: replaces a process-global record (whose mutex

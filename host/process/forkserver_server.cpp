@@ -16,7 +16,6 @@
 
 #include "core/log.hpp"
 #include "core/fork_safe.hpp"
-#include "process/prefault.hpp"
 #include "process/forkserver.hpp"
 #include "shm/arena.hpp"
 
@@ -96,7 +95,6 @@ int serve(int ctl, int arena_fd) {
   // One state made before any fork: each child runs its work in its own
   // copy of it, so a child costs a fork, not a state setup.
   void* prepared = prepare_child_work();
-  note_code_ranges();
 
   sigset_t chld;
   sigemptyset(&chld);
@@ -146,7 +144,6 @@ int serve(int ctl, int arena_fd) {
         continue;
       }
       last_counter = p.request.counter;
-      fork_safe::first_in_child(prefault_code);
       pid_t pid = fork();
       if (pid == 0) {
         close(ctl);

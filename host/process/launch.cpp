@@ -14,7 +14,6 @@
 #include "core/error.hpp"
 #include "core/fork_safe.hpp"
 #include "core/sigpipe.hpp"
-#include "process/prefault.hpp"
 #include "shm/arena.hpp"
 
 extern char** environ;
@@ -61,7 +60,6 @@ pid_t fork_child(const ChildInfo& info) {
   // The child's Lua state, made before the fork (once per process): building
   // a fresh one in every child cost it 0.3-0.5 ms and ~25 page faults.
   void* warm = warm_child_work();
-  note_code_ranges();
   std::fflush(nullptr);  // or the child would print our buffered output again
   pid_t parent = getpid();
   // Signals stay blocked across fork() until the child has reset its
@@ -69,7 +67,6 @@ pid_t fork_child(const ChildInfo& info) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  fork_safe::first_in_child(prefault_code);
   pid_t pid = fork();
   int err = errno;
   if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);

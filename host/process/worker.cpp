@@ -10,7 +10,6 @@
 #include "core/log.hpp"
 #include "process/child.hpp"
 #include "process/forkserver.hpp"
-#include "process/prefault.hpp"
 #include "shm/arena.hpp"
 
 namespace tide::process {
@@ -27,10 +26,6 @@ bool parse_fd(const char* s, int& fd) {
 }
 
 int worker(int arena_fd, int pipe_fd) {
-  // A fresh exec has mapped only the code its start ran: map the rest of
-  // the command's and libc's code now, one system call for ~20 faults.
-  note_code_ranges();
-  prefault_code();
   ChildInfo info;
   std::size_t got = 0;
   while (got < sizeof info) {
