@@ -48,7 +48,7 @@ struct ClientCore;
 
 class Client final : public Object {
  public:
-  static constexpr const char* kTypeName = "tide.cluster.Pool";
+  static constexpr char kTypeName[] = "tide.cluster.Pool";
   const char* type_name() const noexcept override { return kTypeName; }
 
   // Connects (two connections), creates the queue's consumer group and this

@@ -68,7 +68,7 @@ struct FutureData {
 
 class Future final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Future";
+  static constexpr char kTypeName[] = "tide.Future";
   static Ref<Future> create();
   explicit Future(shm::SharedHeader* h) : SharedObject(h) {}
   const char* type_name() const noexcept override { return kTypeName; }

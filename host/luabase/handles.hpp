@@ -13,8 +13,10 @@ namespace tide {
 
 struct Handle {
   Object* obj;  // owned reference; nullptr once released
-  // The class tag: obj->type_name() when the handle was made, a pointer to
-  // a static string every class owns (T::kTypeName). A method compares it
+  // The class tag: obj->type_name() when the handle was made, the address
+  // of the name array its class owns (T::kTypeName, a `static constexpr
+  // char[]`: one object in the whole program, where equal string literals
+  // may be separate copies, as they are under ASan). A method compares it
   // with its class's name as a constant, with no metatable and no upvalue
   // fetched through the API (issue 14: that was a fifth of a W7 call).
   const char* cls;

@@ -59,7 +59,7 @@ struct Received {
 
 class Connection final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Connection";
+  static constexpr char kTypeName[] = "tide.Connection";
 
   // Python's Pipe(duplex): (a, b). Simplex: a reads, b writes.
   static std::pair<Ref<Connection>, Ref<Connection>> create_pair(bool duplex);

@@ -46,7 +46,7 @@ struct ActorData {
 
 class ActorRef final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.ActorRef";
+  static constexpr char kTypeName[] = "tide.ActorRef";
   const char* type_name() const noexcept override { return kTypeName; }
 
   // Throws OSError (arena full).

@@ -102,7 +102,7 @@ struct PoolData {
 
 class PoolShared final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.PoolShared";
+  static constexpr char kTypeName[] = "tide.PoolShared";
   const char* type_name() const noexcept override { return kTypeName; }
 
   // One slot per process worker (0 for a thread pool). Throws OSError.

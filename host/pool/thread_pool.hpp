@@ -82,8 +82,8 @@ struct Core;
 
 class Pool final : public Object {
  public:
-  static constexpr const char* kThreadTypeName = "tide.ThreadPool";
-  static constexpr const char* kProcessTypeName = "tide.ProcessPool";
+  static constexpr char kThreadTypeName[] = "tide.ThreadPool";
+  static constexpr char kProcessTypeName[] = "tide.ProcessPool";
   const char* type_name() const noexcept override;
 
   // Starts the workers. Throws OSError if no thread can be started,

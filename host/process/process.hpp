@@ -38,7 +38,7 @@ std::string signal_name(int sig);
 
 class Process final : public Object {
  public:
-  static constexpr const char* kTypeName = "tide.Process";
+  static constexpr char kTypeName[] = "tide.Process";
   const char* type_name() const noexcept override { return kTypeName; }
 
   Process(Message payload, std::string name, bool daemon, StartMethod method);

@@ -41,8 +41,12 @@ struct QueueData;
 
 class Queue final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeNames[4] = {"tide.Queue", "tide.LifoQueue",
-                                                "tide.PriorityQueue", "tide.SimpleQueue"};
+  // Arrays, not pointers to literals: each name is one object, so its
+  // address is the class tag of a handle (luabase/handles.hpp) in every
+  // translation unit.
+  static constexpr char kFifoName[] = "tide.Queue", kLifoName[] = "tide.LifoQueue",
+                        kPriorityName[] = "tide.PriorityQueue", kSimpleName[] = "tide.SimpleQueue";
+  static constexpr const char* kTypeNames[4] = {kFifoName, kLifoName, kPriorityName, kSimpleName};
 
   // maxsize 0 = unbounded; negative is ArgumentError. A SimpleQueue is
   // always unbounded. Throws OSError if the arena is full.

@@ -27,7 +27,7 @@ void destroy_array(shm::SharedHeader* h) noexcept;
 
 class Array final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Array";
+  static constexpr char kTypeName[] = "tide.Array";
   static constexpr std::int64_t kMaxSize = std::int64_t(1) << 28;
   // All slots start as `fill`. ArgumentError if size is out of 0..kMaxSize.
   static Ref<Array> create(ScalarType type, std::int64_t size, std::uint64_t fill,

@@ -42,7 +42,7 @@ struct TableData;
 
 class Table final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Table";
+  static constexpr char kTypeName[] = "tide.Table";
 
   static Ref<Table> create();  // throws OSError (arena full)
   explicit Table(shm::SharedHeader* h) : SharedObject(h) {}

@@ -27,7 +27,7 @@ void destroy_value(shm::SharedHeader* h) noexcept;
 
 class Value final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Value";
+  static constexpr char kTypeName[] = "tide.Value";
   // `init` already converted to the slot form; lock as make_guard_lock.
   static Ref<Value> create(ScalarType type, std::uint64_t init, shm::SharedObject* lock, bool want_lock);
   explicit Value(shm::SharedHeader* h) : SharedObject(h) {}

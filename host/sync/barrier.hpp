@@ -46,7 +46,7 @@ void destroy_barrier(shm::SharedHeader* h) noexcept;
 
 class Barrier final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Barrier";
+  static constexpr char kTypeName[] = "tide.Barrier";
   using Action = std::function<bool()>;  // false: the action failed
 
   // ArgumentError unless 1 <= parties <= INT32_MAX. Takes ownership of

@@ -30,7 +30,7 @@ void destroy_condition(shm::SharedHeader* h) noexcept;
 
 class Condition final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Condition";
+  static constexpr char kTypeName[] = "tide.Condition";
   // `lock` is a Lock or RLock proxy, or nullptr for a new RLock.
   // ArgumentError for any other object.
   static Ref<Condition> create(shm::SharedObject* lock);

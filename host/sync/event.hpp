@@ -24,7 +24,7 @@ struct EventData {
 
 class Event final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Event";
+  static constexpr char kTypeName[] = "tide.Event";
   static Ref<Event> create();
   explicit Event(shm::SharedHeader* h) : SharedObject(h) {}
   const char* type_name() const noexcept override { return kTypeName; }

@@ -28,7 +28,7 @@ bool lock_owned(const LockData& d);
 
 class Lock final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Lock";
+  static constexpr char kTypeName[] = "tide.Lock";
   static Ref<Lock> create();
   explicit Lock(shm::SharedHeader* h) : SharedObject(h) {}
   const char* type_name() const noexcept override { return kTypeName; }

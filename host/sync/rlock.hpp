@@ -59,7 +59,7 @@ inline bool rlock_release_fast(RLockData& d) {
 
 class RLock final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.RLock";
+  static constexpr char kTypeName[] = "tide.RLock";
   static Ref<RLock> create();
   explicit RLock(shm::SharedHeader* h) : SharedObject(h) {}
   const char* type_name() const noexcept override { return kTypeName; }

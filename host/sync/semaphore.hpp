@@ -23,8 +23,8 @@ struct SemaphoreData {
 
 class Semaphore final : public shm::SharedObject {
  public:
-  static constexpr const char* kTypeName = "tide.Semaphore";
-  static constexpr const char* kBoundedTypeName = "tide.BoundedSemaphore";
+  static constexpr char kTypeName[] = "tide.Semaphore";
+  static constexpr char kBoundedTypeName[] = "tide.BoundedSemaphore";
   // ArgumentError if initial < 0.
   static Ref<Semaphore> create(std::int64_t initial, bool bounded);
   explicit Semaphore(shm::SharedHeader* h) : SharedObject(h) {}

@@ -28,7 +28,7 @@ class ThreadBody {
 
 class Thread final : public Object {
  public:
-  static constexpr const char* kTypeName = "tide.Thread";
+  static constexpr char kTypeName[] = "tide.Thread";
   const char* type_name() const noexcept override { return kTypeName; }
 
   // A not-yet-started thread. `delay` >= 0 makes it a Timer: the body runs
