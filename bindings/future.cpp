@@ -105,12 +105,12 @@ void push_future_failure(lua_State* L, Future* f, const Outcome& o) {
 // error and returns kRaise, or returns 0 when completed with values.
 template <class OnDone>
 int wait_done(lua_State* L, Future* f, const Deadline& d, OnDone&& on_done) {
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   protect(L, [&] {
     if (!f->wait(d)) throw Error(ErrorKind::Timeout, "future did not finish in time");
     return 0;
   });
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   return protect(L, [&] { return on_done(f->outcome()); });
 }
 
@@ -222,7 +222,7 @@ int as_completed_next(lua_State* L) {
   lua_Integer n = luaL_len(L, handles), best = 0;
   if (n == 0) return 0;
   Deadline d = at < 0 ? Deadline::never() : Deadline::after(std::max(0.0, at - now_seconds()));
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     auto any = [&] { return std::any_of(futs.begin(), futs.end(), [](Future* f) { return f->done(); }); };
@@ -233,7 +233,7 @@ int as_completed_next(lua_State* L) {
         best = static_cast<lua_Integer>(i) + 1;
     return 0;
   });
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   lua_geti(L, handles, best);
   for (lua_Integer i = best; i < n; ++i) {  // table.remove(handles, best)
     lua_geti(L, handles, i + 1);
@@ -280,7 +280,7 @@ int l_wait(lua_State* L) {
     lua_pop(L, 2);
   }
   int handles = check_futures(L, 1);
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     Future::wait_many(futs, d, [&] {
@@ -295,7 +295,7 @@ int l_wait(lua_State* L) {
     });
     return 0;
   });
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   lua_newtable(L);
   lua_newtable(L);
   lua_Integer n = luaL_len(L, handles), nd = 0, nn = 0;
@@ -318,7 +318,7 @@ int l_gather(lua_State* L) {
   }
   lua_replace(L, 1);
   int handles = check_futures(L, 1);
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   protect(L, [&] {
     std::vector<Future*> futs = futures_of(L, handles);
     Future::wait_many(futs, Deadline::never(), [&] {
@@ -326,7 +326,7 @@ int l_gather(lua_State* L) {
     });
     return 0;
   });
-  runtime::run_done_callbacks(L);
+  runtime::run_waiting_callbacks(L);
   lua_createtable(L, static_cast<int>(n), 0);
   int out = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; ++i) {

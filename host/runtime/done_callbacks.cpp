@@ -1,5 +1,8 @@
 #include "runtime/done_callbacks.hpp"
 
+#include <atomic>
+#include <cstdint>
+
 #include "core/log.hpp"
 #include "future/future.hpp"
 #include "luabase/handles.hpp"
@@ -10,8 +13,16 @@ namespace {
 
 constexpr const char* kCallbacks = "tide.future.callbacks";
 
+// Entries in the callback lists of every state of this process: counted
+// when one is appended, uncounted when a run takes it out of its list. A
+// state closed with entries left keeps them counted, so the count is never
+// below the truth, and 0 means no state has a callback waiting, whichever
+// OS thread runs which state (W4: every result() asked its state twice).
+std::atomic<std::int64_t> g_pending{0};
+
 // Callbacks waiting in the lists of states used on this OS thread (a state
-// runs on one OS thread at a time; the count is a hint for the fast path).
+// runs on one OS thread at a time; the count is a hint for the fast path
+// of other modules' waits, which a state moving between threads may miss).
 thread_local lua_Integer t_waiting = 0;
 
 void push_callback_list(lua_State* L) {
@@ -68,6 +79,7 @@ int run_done_callbacks(lua_State* L) {
   // Callbacks added while the due ones run go to the new list.
   lua_pushvalue(L, rest);
   lua_setfield(L, LUA_REGISTRYINDEX, kCallbacks);
+  g_pending.fetch_sub(n - nr, std::memory_order_relaxed);
   t_waiting = nr;
   for (lua_Integer i = 1; i <= nd; ++i) {
     lua_geti(L, due, i);
@@ -97,11 +109,16 @@ void add_done_callback(lua_State* L, int fut, int fn) {
   lua_rawseti(L, -2, 2);
   lua_seti(L, -2, luaL_len(L, -2) + 1);
   lua_pop(L, 1);
+  g_pending.fetch_add(1, std::memory_order_relaxed);
   ++t_waiting;
 }
 
 void run_due_callbacks(lua_State* L) {
   if (t_waiting > 0) run_done_callbacks(L);
+}
+
+void run_waiting_callbacks(lua_State* L) {
+  if (g_pending.load(std::memory_order_relaxed) > 0) run_done_callbacks(L);
 }
 
 }  // namespace tide::runtime

@@ -23,4 +23,9 @@ int run_done_callbacks(lua_State* L);
 // read when no callback was added on this OS thread.
 void run_due_callbacks(lua_State* L);
 
+// The same, for future waits, which must not miss a callback of a state
+// that moved between OS threads. Costs one atomic read when no state of
+// this process has a callback waiting.
+void run_waiting_callbacks(lua_State* L);
+
 }  // namespace tide::runtime
