@@ -38,11 +38,7 @@ Handle* test_queue(lua_State* L, int idx) {
 // luabase/handles.hpp) with this kind's: no metatable fetched (W2).
 template <Kind K>
 Queue* self(lua_State* L) {
-  if (Handle* h = handle_of_class(L, 1, [](const char* cls) { return cls == name_of(K); })) {
-    if (!h->obj) raise_error(L, ErrorKind::InvalidState, "%s is released", name_of(K));
-    return static_cast<Queue*>(h->obj);
-  }
-  type_error(L, 1, name_of(K));
+  return tagged_object<Queue>(L, 1, [](const char* cls) { return cls == name_of(K); }, name_of(K));
 }
 
 void check_item(lua_State* L, int arg) {

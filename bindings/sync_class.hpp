@@ -42,11 +42,7 @@ inline bool is_class<sync::Semaphore>(const char* cls) noexcept {
 // Metamethods have (metatable, methods table, "value") as upvalues.
 template <class T>
 T* self(lua_State* L) {
-  if (Handle* h = handle_of_class(L, 1, is_class<T>)) {
-    if (h->obj) return static_cast<T*>(h->obj);
-    raise_error(L, ErrorKind::InvalidState, "%s is released", h->cls);
-  }
-  type_error(L, 1, T::kTypeName);
+  return tagged_object<T>(L, 1, is_class<T>, T::kTypeName);
 }
 
 // __index for classes with fields: methods (upvalue 2), then getter (upvalue 3).

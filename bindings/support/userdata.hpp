@@ -40,6 +40,19 @@ T* check_object(lua_State* L, int arg) {
   return static_cast<T*>(h->obj);
 }
 
+// The live object at `arg` if its handle's class tag (luabase/handles.hpp)
+// satisfies `is_class`, else ArgumentError naming `expected`, or
+// InvalidState (released). The hot-path check of methods: one pointer
+// compare, no metatable fetched.
+template <class T, class IsClass>
+T* tagged_object(lua_State* L, int arg, IsClass&& is_class, const char* expected) {
+  if (Handle* h = handle_of_class(L, arg, is_class)) {
+    if (h->obj) return static_cast<T*>(h->obj);
+    raise_error(L, ErrorKind::InvalidState, "%s is released", h->cls);
+  }
+  type_error(L, arg, expected);
+}
+
 // Drops the handle's reference (idempotent). Returns whether it held one.
 bool release_handle(Handle* h) noexcept;
 

@@ -39,7 +39,6 @@ void release() noexcept {
   t_locked = nullptr;
 }
 
-
 }  // namespace
 
 void install() noexcept {

@@ -1,9 +1,7 @@
 #include "future/future.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
-#include <mutex>
 
 #include <sched.h>
 
@@ -24,16 +22,14 @@ constexpr int kSettleYields = 1000;
 
 FutureTree* tree_of(const FutureData& d) noexcept { return shm::Arena::get().at<FutureTree>(d.tree); }
 
-// Made once per process tree (fork children inherit it), read per future.
+// Made once per process tree (fork children inherit it), read per future:
+// a function-local static costs one guard load, not a call_once.
 shm::Offset this_tree() {
-  static std::once_flag once;
-  static std::atomic<shm::Offset> off{0};
-  if (shm::Offset o = off.load(std::memory_order_acquire)) return o;
-  std::call_once(once, [] {
+  static const shm::Offset off = [] {
     shm::Arena& a = shm::Arena::get();
-    off.store(a.offset_of(new (a.alloc(sizeof(FutureTree))) FutureTree), std::memory_order_release);
-  });
-  return off.load(std::memory_order_acquire);
+    return a.offset_of(new (a.alloc(sizeof(FutureTree))) FutureTree);
+  }();
+  return off;
 }
 
 struct Blob {

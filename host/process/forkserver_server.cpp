@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "core/log.hpp"
-#include "core/fork_safe.hpp"
 #include "process/forkserver.hpp"
 #include "shm/arena.hpp"
 
