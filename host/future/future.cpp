@@ -132,14 +132,18 @@ bool Future::set_running_or_notify_cancel() {
 namespace {
 
 struct StoredOutcome {
-  shm::Offset values = 0, text = 0, traceback = 0, worker = 0;
+  shm::Offset values = 0, text = 0, traceback = 0, worker = 0;  // values 0: inline
 };
+
+bool fits_inline(const Message& m) noexcept {
+  return m.objects.empty() && m.bytes.size() <= kInlineResult;
+}
 
 StoredOutcome store_outcome(const Outcome& o) {
   if (o.state != CompletionState::Completed && o.state != CompletionState::Failed)
     throw Error(ErrorKind::InvalidState, "a future completes with results or an error");
   StoredOutcome st;
-  st.values = shm::store_message(o.values);
+  if (!fits_inline(o.values)) st.values = shm::store_message(o.values);
   try {
     st.text = store_string(o.text);
     st.traceback = store_string(o.traceback);
@@ -163,6 +167,11 @@ void free_outcome(const StoredOutcome& st) noexcept {
 // With the future claimed (kSetting) by the caller.
 void write_and_publish(FutureData& d, const StoredOutcome& st, const Outcome& o, bool raw_error) noexcept {
   d.values = st.values;
+  if (!st.values) {
+    d.inline_count = static_cast<std::uint32_t>(o.values.count);
+    d.inline_size = static_cast<std::uint32_t>(o.values.bytes.size());
+    std::memcpy(d.inline_bytes, o.values.bytes.data(), o.values.bytes.size());
+  }
   d.text = st.text;
   d.traceback = st.traceback;
   d.worker = st.worker;
@@ -234,7 +243,15 @@ Outcome Future::outcome() const {
   const FutureData& d = data();
   Outcome o;
   o.state = state();
-  if (d.values) o.values = shm::load_message(d.values);
+  if (d.values) {
+    o.values = shm::load_message(d.values);
+  } else {
+    // Written by a completer that may be another process: a size beyond the
+    // buffer is a corrupt record, not a read past it.
+    if (d.inline_size > kInlineResult) throw Error(ErrorKind::TransferError, "corrupt inline future result");
+    o.values.count = static_cast<int>(d.inline_count);
+    o.values.bytes.assign(d.inline_bytes, d.inline_size);
+  }
   o.text = load_string(d.text);
   o.traceback = load_string(d.traceback);
   o.worker = load_string(d.worker);

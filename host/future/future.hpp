@@ -42,13 +42,14 @@ struct FutureTree {
 };
 
 inline constexpr std::uint32_t kSetting = 100;  // claimed by a completer
+inline constexpr std::size_t kInlineResult = 64;  // bytes of a result kept in FutureData
 
 struct FutureData {
   shm::SharedHeader header;
   std::atomic<std::uint32_t> state{0};  // CompletionState, or kSetting
   WaitWord word;
   shm::Offset tree = 0;       // FutureTree
-  shm::Offset values = 0;     // stored Message: results or the error value
+  shm::Offset values = 0;     // stored Message: results or the error value (0: inline)
   shm::Offset text = 0;       // stored string blob
   shm::Offset traceback = 0;  // stored string blob
   shm::Offset worker = 0;     // stored string blob: Outcome::worker
@@ -60,11 +61,21 @@ struct FutureData {
   shm::RobustMutex watch_mutex;             // guards watchers; a leaf: nothing is locked under it
   shm::WatchSet watchers;                   // fired once, at the final state
   std::atomic<std::uint32_t> watched{0};    // 1 once anyone watched (the completer's hint)
+  // A message that refers to no object and fits here is kept in the future
+  // itself (values == 0): most results are a number or a short string, and
+  // a stored message cost an arena alloc by the completer and a free by the
+  // reader, each under the arena's one lock (issue 14, W4). The block is
+  // 256 bytes either way.
+  std::uint32_t inline_count = 0;
+  std::uint32_t inline_size = 0;
+  char inline_bytes[kInlineResult];
   FutureData() noexcept {
     header.type = shm::SharedType::Future;
     watch_mutex.init();
   }
 };
+// 16: the arena block's header.
+static_assert(sizeof(FutureData) + 16 <= 256, "an inline result must not double the future's arena block");
 
 class Future final : public shm::SharedObject {
  public:

@@ -136,6 +136,35 @@ TEST_CASE("wait_many: woken by completions from another thread, in stamp order")
   CHECK_FALSE(Future::wait_many(futs, Deadline::after(0), [] { return false; }));
 }
 
+TEST_CASE("results: kept in the future up to kInlineResult bytes, stored beyond; read back alike") {
+  using tide::future::kInlineResult;
+  Future::create();  // the process tree's FutureTree exists from here on
+  tide::shm::Arena& arena = tide::shm::Arena::get();
+  for (std::size_t n : {std::size_t(0), std::size_t(3), kInlineResult, kInlineResult + 1, std::size_t(4000)}) {
+    CAPTURE(n);
+    auto f = Future::create();
+    std::int64_t before = arena.bytes_in_use();
+    Outcome o;
+    o.values.bytes.assign(n, 'r');
+    o.values.count = 2;
+    CHECK(f->complete(o));
+    // Inline: the future's own block holds it, nothing more is allocated.
+    CHECK((arena.bytes_in_use() == before) == (n <= kInlineResult));
+    Outcome back = f->outcome();
+    CHECK(back.values.bytes == o.values.bytes);
+    CHECK(back.values.count == 2);
+    CHECK(back.values.objects.empty());
+  }
+}
+
+TEST_CASE("results: a corrupt inline size from another completer is a TransferError, not a read past it") {
+  auto f = Future::create();
+  REQUIRE(f->complete(ints({7})));
+  CHECK(first_int(f->outcome()) == 7);
+  f->data().inline_size = tide::future::kInlineResult + 1;
+  CHECK_THROWS_WITH_AS(f->outcome(), doctest::Contains("corrupt"), tide::Error);
+}
+
 constexpr int kManyFutures = test_util::kSanitized ? 20000 : 100000;
 TEST_CASE("100,000 futures (20,000 under sanitizers): created, completed, dropped; no arena memory leaks") {
   Future::create();  // the process tree's FutureTree exists from here on

@@ -13,6 +13,14 @@ T.test("submit returns a Future with every return value", function()
   local x, y, z, t = f:result()
   T.eq(x, 3); T.eq(y, "12"); T.eq(z, nil); T.same(t, {1})
   T.truthy(f:done())
+  -- Results both sides of the 64 bytes a future keeps in itself.
+  local fs = {}
+  for n = 0, 80 do fs[n] = p:submit(function(k) return string.rep("r", k), k, nil end, n) end
+  for n = 0, 80 do
+    T.eq(select("#", fs[n]:result()), 3)
+    local s, k = fs[n]:result()
+    T.eq(s, string.rep("r", n)); T.eq(k, n)
+  end
 end)
 
 T.test("workers default to the CPU count; names and __tostring", function()
