@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -12,16 +13,16 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "shm/arena_layout.hpp"
 #include "shm/owner.hpp"
 #include "shm/robust_mutex.hpp"
 
 namespace tide::shm {
 
+using namespace layout;
+
 namespace {
 
-// Virtual size only: memfd pages cost memory once touched, and freed large
-// blocks beyond the high-water mark are punched out again (MADV_REMOVE).
-constexpr std::size_t kArenaSize = std::size_t(4) << 30;
 // Up to this many bytes of freed large blocks stay mapped (a high-water
 // mark rather than punching every one): a pool map frees its chunk
 // messages and makes the next ones the same size, and touching a punched
@@ -30,61 +31,13 @@ constexpr std::size_t kArenaSize = std::size_t(4) << 30;
 constexpr std::int64_t kKeepMapped = std::int64_t(256) << 20;
 // In a free block's `cls`: it was left mapped, so its bytes are not zero.
 constexpr std::uint32_t kDirty = 0x100;
-constexpr int kMinClass = 5;   // 32-byte blocks (16 header + 16 payload)
-constexpr int kClasses = 33;   // up to 4 GiB
 constexpr std::size_t kPunchFrom = std::size_t(1) << 20;
-constexpr std::uint64_t kMagic = 0x326e726165646974ULL;  // "tidearn2"
-constexpr std::uint32_t kBlockMagic = 0x7ab1e5edu;
-constexpr int kOwnerSlots = 8192;
 
-struct BlockHeader {
-  std::uint32_t cls;
-  std::uint32_t magic;
-  std::uint64_t next;  // free-list link while free
-};
-static_assert(sizeof(BlockHeader) == 16);
-
-struct OwnerSlot {
-  std::atomic<std::uint32_t> gen;  // odd: claimed
-  std::atomic<std::int32_t> pid;
-};
-
-int ceil_log2(std::size_t n) {
-  int c = 0;
-  while ((std::size_t(1) << c) < n) ++c;
-  return c;
-}
+int ceil_log2(std::size_t n) { return n <= 1 ? 0 : static_cast<int>(std::bit_width(n - 1)); }
 
 std::once_flag g_once;
 
 }  // namespace
-
-// Every alloc and free takes the lock and updates in_use under it, and most
-// blocks are small: those, the bump pointer and the free lists of classes 5
-// to 9 (up to 512 bytes) share the first cache line, so the line moves to
-// the allocating core once per alloc, not three times (issue 14, W4).
-struct Arena::Header {
-  RobustMutex lock;  // guards bump, free lists, in_use; a dead holder's lists stay usable
-  std::atomic<std::int64_t> in_use;  // written under the lock, read without it
-  Offset bump;
-  Offset free_list[kClasses - kMinClass];  // free_head(cls)
-  std::uint64_t magic;
-  std::atomic<std::int64_t> kept_mapped;  // bytes of free large blocks not punched (kDirty)
-  std::atomic<std::uint32_t> owner_hint;
-  RobustMutex cycle_mutex;  // see Arena::cycle_mutex()
-  OwnerSlot owners[kOwnerSlots];
-
-  Offset& free_head(int cls) noexcept { return free_list[cls - kMinClass]; }
-  // Under the lock: one writer at a time, so no locked instruction.
-  void count_in_use(std::int64_t delta) noexcept {
-    in_use.store(in_use.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
-  }
-};
-
-Arena::Header* Arena::header() const noexcept {
-  static_assert(offsetof(Header, free_list) + 5 * sizeof(Offset) <= 64, "classes 5-9 leave the lock's line");
-  return reinterpret_cast<Header*>(base_);
-}
 
 Arena& Arena::create() {
   std::call_once(g_once, [] {
@@ -143,6 +96,8 @@ void* Arena::alloc(std::size_t size) {
   int cls = ceil_log2(size + sizeof(BlockHeader));
   if (cls < kMinClass) cls = kMinClass;
   if (cls >= kClasses) throw Error(ErrorKind::OSError, "shared memory: block too large", ENOMEM);
+  if (cls <= kCacheLastClass)
+    if (void* p = cache_alloc(cls, size)) return p;
   Header* h = header();
   Offset off;
   bool recycled;
@@ -204,6 +159,10 @@ void Arena::free(void* p) noexcept {
     }
   }
   b->magic = 0;
+  if (static_cast<int>(b->cls) <= kCacheLastClass && cache_free(b, static_cast<int>(b->cls))) {
+    tsan_handoff_release();
+    return;
+  }
   {
     RobustLock lock(h->lock);
     Offset& head = h->free_head(static_cast<int>(b->cls & ~kDirty));
@@ -232,7 +191,7 @@ std::size_t Arena::block_bytes(const void* p) const noexcept {
 RobustMutex& Arena::cycle_mutex() const noexcept { return header()->cycle_mutex; }
 
 std::int64_t Arena::bytes_in_use() const noexcept {
-  return header()->in_use.load(std::memory_order_relaxed);
+  return header()->in_use.load(std::memory_order_relaxed) - cached_bytes();
 }
 
 std::uint64_t Arena::claim_owner_token() {

@@ -16,6 +16,9 @@ namespace tide::shm {
 using Offset = std::uint64_t;  // 0 is "none"
 
 struct RobustMutex;
+namespace layout {
+struct CacheSlot;
+}
 
 class Arena {
  public:
@@ -62,8 +65,12 @@ class Arena {
 
   int fd() const noexcept { return fd_; }
   std::size_t size() const noexcept { return size_; }
-  // Bytes handed out and not yet freed (for leak checks in tests).
+  // Bytes handed out and not yet freed (for leak checks in tests). Blocks
+  // in threads' caches (of small blocks, shm/arena_cache.cpp) are free.
   std::int64_t bytes_in_use() const noexcept;
+  // Per-thread caches claimed in the whole tree, by live threads or by
+  // processes that died holding them (for tests).
+  int cache_slots_claimed() const noexcept;
 
   // Held by the cycle collector (shm/cycles.hpp) in whichever process runs
   // it, so collections never overlap. It lives in the arena, shared by the
@@ -86,6 +93,17 @@ class Arena {
   static inline std::atomic<Arena*> instance_{nullptr};  // set once, never cleared
   struct Header;
   Header* header() const noexcept;
+  // This thread's cache of small blocks (shm/arena_cache.cpp). cache_alloc
+  // returns nullptr when the thread has no cache or the shared lists had
+  // nothing to give it; cache_free false when it has no cache.
+  struct CacheSlotRef;
+  void* cache_alloc(int cls, std::size_t size);
+  bool cache_free(void* block, int cls) noexcept;
+  std::int64_t cached_bytes() const noexcept;
+  layout::CacheSlot* claim_slot() noexcept;
+  void adopt(layout::CacheSlot& s) noexcept;
+  bool refill(layout::CacheSlot& s, int cls);
+  void flush(layout::CacheSlot& s, int cls, std::uint32_t n) noexcept;
   int fd_;
   char* base_;
   std::size_t size_;

@@ -18,4 +18,6 @@ for lua in "$here"/w[0-9]*.lua "$here"/codec.lua "$here"/pipe.lua "$here"/subpro
   # A hang is a result to report, not a reason to block the whole run.
   timeout 120 "$tide" "$lua" || { echo "FAILED ($?): $tide $lua" >&2; status=1; }
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)   arena_pair"
+"$build/bench_arena_pair" || { echo "FAILED ($?): $build/bench_arena_pair" >&2; status=1; }
 exit $status
