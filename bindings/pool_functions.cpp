@@ -6,12 +6,15 @@
 //
 // Boxes are found by closure (a weak-keyed table) and, for a closure not
 // seen before, by its bytecode: a loop that submits `function(x) ... end`
-// makes a new, equal closure each time (issue 14, W4). That look-up dumps
-// into a reused buffer and keys by the dump's hash (checked against the
-// box's copy), so it allocates nothing. Such a closure is remembered by
+// makes a new, equal closure each time (issue 14, W4). That look-up first
+// compares the dump, as lua_dump writes it, with the code of the last box
+// it found; failing that it dumps into a reused buffer and keys by the
+// dump's hash (checked against the box's copy), so it allocates nothing
+// either way. Such a closure is remembered by
 // itself only when it is the first of its bytecode or is seen twice in a
 // row: remembering every fresh literal grew the closure table by one entry
 // per submit, a table GC had to walk and lookups that missed the cache.
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -38,8 +41,10 @@ namespace {
 constexpr const char* kBlobs = "tide.pool.blobs";              // weak fn -> BlobBox
 constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // hash of bytecode -> weak BlobBox
 // In kBlobsByCode (its weak values hold it weakly too): the last closure
-// looked up by bytecode. A static address: no C function's.
+// looked up by bytecode, and the box it was found in. Static addresses: no
+// C function's.
 const char kLastDumped = 0;
+const char kLastBox = 0;
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
 
 // Frees what the box holds and leaves an empty, dead one (owning nothing)
@@ -103,6 +108,29 @@ const std::string& dump(lua_State* L, int fn) {
   return code;
 }
 
+// lua_dump's writer that compares the dump with `want` as it comes, and
+// stops it at the first difference.
+struct DumpCompare {
+  const std::string* want;
+  std::size_t pos = 0;
+};
+
+int compare_dump(lua_State*, const void* p, std::size_t n, void* ud) noexcept {
+  auto* c = static_cast<DumpCompare*>(ud);
+  if (n > c->want->size() - c->pos || std::memcmp(c->want->data() + c->pos, p, n) != 0) return 1;
+  c->pos += n;
+  return 0;
+}
+
+// True if fn's bytecode (as dump() makes it) is `code`.
+bool dumps_as(lua_State* L, int fn, const std::string& code) {
+  DumpCompare c{&code};
+  lua_pushvalue(L, fn);
+  int r = lua_dump(L, compare_dump, &c, 0);
+  lua_pop(L, 1);
+  return r == 0 && c.pos == code.size();
+}
+
 // True when fn was also the last closure looked up by bytecode (it is being
 // reused, so worth remembering by itself); otherwise it becomes that one.
 bool seen_twice(lua_State* L, int by_code, int fn) {
@@ -159,6 +187,23 @@ BlobBox* box_for(lua_State* L, int fn) {
   }
   lua_pop(L, 1);
   push_weak_table(L, kBlobsByCode, "v");
+  // A loop submitting `function(x) ... end` makes a new closure of the same
+  // code each time: compared with the last box found by code as it is
+  // dumped, it needs no buffer, hash or look-up (issue 14, W4).
+  if (!lua_iscfunction(L, fn) && lua_rawgetp(L, by_code, &kLastBox) == LUA_TUSERDATA) {
+    auto* last = static_cast<BlobBox*>(lua_touserdata(L, key));
+    if (!last->dead && dumps_as(L, fn, last->code)) {
+      if (seen_twice(L, by_code, fn)) {
+        lua_pushvalue(L, fn);
+        lua_pushvalue(L, key);
+        lua_rawset(L, by_fn);
+      }
+      lua_replace(L, by_fn);
+      lua_settop(L, by_fn);
+      return last;
+    }
+  }
+  lua_settop(L, by_code);
   const std::string* code = nullptr;
   std::size_t hash = 0;
   if (lua_iscfunction(L, fn)) {
@@ -189,6 +234,10 @@ BlobBox* box_for(lua_State* L, int fn) {
     lua_pushvalue(L, fn);
     lua_pushvalue(L, found);
     lua_rawset(L, by_fn);
+  }
+  if (code) {
+    lua_pushvalue(L, found);
+    lua_rawsetp(L, by_code, &kLastBox);
   }
   lua_replace(L, by_fn);
   lua_settop(L, by_fn);

@@ -349,6 +349,9 @@ T.test("a new closure literal at each submit runs as one function; different cod
     end
   end
   for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and i * 2 or -i) end
+  -- Two literals on one line whose bytecode differs in one operand byte.
+  for i = 1, 20 do got[i] = p:submit(i % 2 == 0 and function(x) return x + 1 end or function(x) return x + 2 end, i) end
+  for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and i + 1 or i + 2) end
   local a = p:submit(function() error("boom") end)
   local b = p:submit(function()
     error("boom") end)
