@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/wait.hpp"
+#include "shm/arena.hpp"
 
 namespace tide::process {
 
@@ -55,7 +56,11 @@ void* warm_child_work() noexcept {
 
 int run_child(const ChildInfo& info, void* prepared) noexcept {
   auto run = g_run.load(std::memory_order_acquire);
-  return run ? run(info, prepared) : kExitBadPayload;
+  int code = run ? run(info, prepared) : kExitBadPayload;
+  // The caller ends with _exit, which runs no thread-exit destructors: the
+  // cache goes back now instead of waiting to be adopted as a dead one's.
+  shm::Arena::end_thread_cache();
+  return code;
 }
 
 void prepare_child(pid_t parent) noexcept {

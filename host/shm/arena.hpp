@@ -68,6 +68,10 @@ class Arena {
   // Bytes handed out and not yet freed (for leak checks in tests). Blocks
   // in threads' caches (of small blocks, shm/arena_cache.cpp) are free.
   std::int64_t bytes_in_use() const noexcept;
+  // Gives the calling thread's cache of small blocks back (the blocks to
+  // the shared lists), as its end does: for a process about to _exit, which
+  // runs no thread-exit destructors. Allocs after it use the shared lists.
+  static void end_thread_cache() noexcept;
   // Per-thread caches claimed in the whole tree, by live threads or by
   // processes that died holding them (for tests).
   int cache_slots_claimed() const noexcept;

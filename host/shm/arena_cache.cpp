@@ -39,20 +39,21 @@ void add_bytes(CacheSlot& s, std::int64_t delta) noexcept {
 
 }  // namespace
 
+void Arena::end_thread_cache() noexcept {
+  if (!t_slot || t_pid != current_pid()) return;
+  Arena& a = *instance_.load(std::memory_order_acquire);  // it made the slot
+  CacheSlot& s = *t_slot;
+  for (int cls = kMinClass; cls <= kCacheLastClass; ++cls) a.flush(s, cls, s.count[cls - kMinClass]);
+  std::uint64_t token = s.owner.load(std::memory_order_relaxed);
+  s.owner.store(0, std::memory_order_release);
+  a.release_owner_token(token);
+  t_slot = nullptr;  // t_pid stays: an alloc after this one uses the shared lists
+}
+
 // Gives this thread's slot back when the thread ends (or the process calls
-// exit()): its blocks go to the shared lists first.
+// exit()).
 struct Arena::CacheSlotRef {
-  ~CacheSlotRef() {
-    if (!t_slot || t_pid != current_pid()) return;
-    Arena& a = Arena::get();
-    CacheSlot& s = *t_slot;
-    for (int cls = kMinClass; cls <= kCacheLastClass; ++cls)
-      a.flush(s, cls, s.count[cls - kMinClass]);
-    std::uint64_t token = s.owner.load(std::memory_order_relaxed);
-    s.owner.store(0, std::memory_order_release);
-    a.release_owner_token(token);
-    t_slot = nullptr;
-  }
+  ~CacheSlotRef() { Arena::end_thread_cache(); }
 
   static CacheSlot* mine(Arena& a) {
     if (t_pid == current_pid()) return t_slot;
@@ -76,7 +77,11 @@ CacheSlot* Arena::claim_slot() noexcept {
   Header* h = header();
   for (CacheSlot& s : h->caches) {
     std::uint64_t free_slot = 0;
-    if (s.owner.compare_exchange_strong(free_slot, token, std::memory_order_acq_rel)) return &s;
+    // Read first: a failed compare-and-swap would still take each line
+    // away from the core whose thread owns it.
+    if (s.owner.load(std::memory_order_relaxed) == 0 &&
+        s.owner.compare_exchange_strong(free_slot, token, std::memory_order_acq_rel))
+      return &s;
   }
   // token_alive reads /proc: only when every slot is claimed.
   for (CacheSlot& s : h->caches) {

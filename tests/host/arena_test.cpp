@@ -134,7 +134,24 @@ TEST_CASE("arena: a fork child takes its own cache; the cache of a process that 
   a.free(mine);  // the head of this thread's cache
   std::int64_t before = a.bytes_in_use();
   int claimed = a.cache_slots_claimed();
+  // A child that gives its cache back before _exit (as process children
+  // do) leaves no slot claimed.
   pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    a.free(a.alloc(100));
+    bool had_own = a.cache_slots_claimed() == claimed + 1;
+    tide::shm::Arena::end_thread_cache();
+    a.free(a.alloc(100));  // from the shared lists now
+    _exit(had_own && a.cache_slots_claimed() == claimed ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK(a.cache_slots_claimed() == claimed);
+  CHECK(a.bytes_in_use() == before);
+
+  pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
     // Sharing the parent's cache would hand out `mine` here as well.
@@ -143,7 +160,6 @@ TEST_CASE("arena: a fork child takes its own cache; the cache of a process that 
     a.free(c);
     _exit(c == mine ? 1 : 0);  // no thread exit: the child's cache stays claimed
   }
-  int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
   CHECK(a.cache_slots_claimed() == claimed + 1);
