@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "core/fork_safe.hpp"
 #include "shm/arena.hpp"
 #include "shm/arena_layout.hpp"
 #include "shm/owner.hpp"
@@ -36,6 +37,15 @@ std::uint64_t bytes_of(int cls) { return std::uint64_t(1) << cls; }
 void add_bytes(CacheSlot& s, std::int64_t delta) noexcept {
   s.bytes.store(s.bytes.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
 }
+
+// A fork child's one thread is the forking one, whose slot is the parent's.
+// (The pid check in mine() alone would be fooled by a child given the pid
+// of a dead ancestor whose slot the thread still names.)
+void forget_slot_in_child() {
+  t_slot = nullptr;
+  t_pid = 0;
+}
+const AtFork g_at_fork{nullptr, nullptr, forget_slot_in_child};
 
 }  // namespace
 
