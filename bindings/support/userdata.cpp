@@ -5,9 +5,15 @@ namespace tide {
 namespace {
 
 // Metamethods can be fetched with getmetatable and called on anything:
-// only a tide handle is ever treated as one.
+// only a tide handle is ever treated as one. __gc runs once per handle, so
+// it checks the class tag (upvalue 1: the class's name, as push_handle
+// writes it) rather than looking the metatable up in the registry, which
+// cost ~450 instructions per future (issue 14, W4). A handle moved to
+// another class's metatable by the debug library keeps its reference.
 int handle_gc(lua_State* L) {
-  if (Handle* h = test_handle(L, 1)) release_handle(h);
+  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
+  if (h && lua_rawlen(L, 1) == sizeof(Handle) && h->cls == lua_touserdata(L, lua_upvalueindex(1)))
+    release_handle(h);
   return 0;
 }
 
@@ -48,7 +54,8 @@ void define_class(lua_State* L, const ClassSpec& spec, const char* module) {
     return;
   }
   mark_handle_metatable(L, -1);
-  lua_pushcfunction(L, handle_gc);
+  lua_pushlightuserdata(L, const_cast<char*>(spec.type_name));
+  lua_pushcclosure(L, handle_gc, 1);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, handle_tostring);
   lua_setfield(L, -2, "__tostring");

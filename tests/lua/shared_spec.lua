@@ -263,6 +263,12 @@ T.test("handles of closed objects: getmetatable tricks cannot crash", function()
   local mt = getmetatable(v)
   T.raises("ArgumentError", mt.__index, {}, "value")
   T.raises("ArgumentError", mt.__index, io.stdout, "value")
+  -- Another class's handle and a userdata of a handle's size are left alone.
+  local other = sync.Lock()
+  mt.__gc(other)
+  T.truthy(other:acquire()); other:release()
+  mt.__gc(io.stdout)
+  T.truthy(io.stdout:write(""))
   mt.__gc(v)  -- drops the handle's reference by hand
   T.raises("InvalidState", function() return v.value end)
   local l = sync.Lock()
