@@ -67,6 +67,8 @@ class Arena {
   std::size_t size() const noexcept { return size_; }
   // Bytes handed out and not yet freed (for leak checks in tests). Blocks
   // in threads' caches (of small blocks, shm/arena_cache.cpp) are free.
+  // Exact while no thread is allocating or freeing: a cache's batch moves
+  // the shared count and the cache's separately.
   std::int64_t bytes_in_use() const noexcept;
   // Gives the calling thread's cache of small blocks back (the blocks to
   // the shared lists), as its end does: for a process about to _exit, which
@@ -105,6 +107,7 @@ class Arena {
   bool cache_free(void* block, int cls) noexcept;
   std::int64_t cached_bytes() const noexcept;
   layout::CacheSlot* claim_slot() noexcept;
+  bool owner_gone(std::uint64_t token) const noexcept;
   void adopt(layout::CacheSlot& s) noexcept;
   bool refill(layout::CacheSlot& s, int cls);
   void flush(layout::CacheSlot& s, int cls, std::uint32_t n) noexcept;

@@ -13,6 +13,10 @@
 // cached blocks and all. Until then bytes_in_use() counts them as free.
 #include <sys/types.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include "core/fork_safe.hpp"
@@ -93,10 +97,10 @@ CacheSlot* Arena::claim_slot() noexcept {
         s.owner.compare_exchange_strong(free_slot, token, std::memory_order_acq_rel))
       return &s;
   }
-  // token_alive reads /proc: only when every slot is claimed.
+  // Only when every slot is claimed (a system call per slot looked at).
   for (CacheSlot& s : h->caches) {
     std::uint64_t old = s.owner.load(std::memory_order_acquire);
-    if (old && !token_alive(old) && s.owner.compare_exchange_strong(old, token, std::memory_order_acq_rel)) {
+    if (old && owner_gone(old) && s.owner.compare_exchange_strong(old, token, std::memory_order_acq_rel)) {
       adopt(s);
       return &s;
     }
@@ -105,9 +109,23 @@ CacheSlot* Arena::claim_slot() noexcept {
   return nullptr;
 }
 
+// Whether the process that claimed `token` has ended and been reaped.
+// Stricter than token_alive, which takes a zombie, or a process whose main
+// thread exited before its others, for dead: a lock may be taken over on
+// that evidence, but adopting a live thread's cache would hand its blocks
+// out twice. A slot whose owner entry was taken over since waits (a leak of
+// one cache, never a block on two lists).
+bool Arena::owner_gone(std::uint64_t token) const noexcept {
+  std::uint64_t i = (token >> 32) - 1;
+  if (i >= static_cast<std::uint64_t>(kOwnerSlots)) return false;
+  pid_t pid = header()->owners[i].pid.load(std::memory_order_acquire);
+  return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 // The lists of a slot whose owner died: each step of its owner left every
 // block on at most one list, but a list may end in a block it was taking
-// off or putting on when it died. Keeps each list up to its first block
+// off or putting on when it died. Keeps each list up to its count (one
+// short while a push was under way: that block is lost) and its first block
 // that is not a free block of its class, and recounts.
 void Arena::adopt(CacheSlot& s) noexcept {
   tsan_handoff_acquire();
@@ -116,7 +134,8 @@ void Arena::adopt(CacheSlot& s) noexcept {
     int i = cls - kMinClass;
     Offset* link = &s.head[i];
     std::uint32_t n = 0;
-    while (*link && n < kCacheMax + kCacheBatch) {
+    const std::uint32_t most = std::min(s.count[i], kCacheMax + 1);
+    while (*link && n < most) {
       Offset off = *link;
       if (off < sizeof(Header) || off % 16 != 0 || off + bytes_of(cls) > size_) break;
       auto* b = at<BlockHeader>(off);
@@ -163,7 +182,10 @@ bool Arena::refill(CacheSlot& s, int cls) {
     h->count_in_use(static_cast<std::int64_t>(n * bytes_of(cls)));
   }
   if (n == 0) return false;
-  *link = 0;
+  *link = 0;  // the last one linked to the shared list's new head
+  // The compiler keeps these stores in order (the CPU does on x86): a
+  // process killed between them must not leave a list running into another.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   s.head[i] = first;
   s.count[i] = n;
   add_bytes(s, static_cast<std::int64_t>(n * bytes_of(cls)));
@@ -183,6 +205,7 @@ void Arena::flush(CacheSlot& s, int cls, std::uint32_t n) noexcept {
   s.head[i] = tail->next;
   s.count[i] -= n;
   add_bytes(s, -static_cast<std::int64_t>(n * bytes_of(cls)));
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // not moved past the lock's acquire
   Header* h = header();
   {
     RobustLock lock(h->lock);
@@ -225,6 +248,7 @@ bool Arena::cache_free(void* block, int cls) noexcept {
   const int i = cls - kMinClass;
   auto* b = static_cast<BlockHeader*>(block);
   b->next = s->head[i];  // linked before it is on the list
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   s->head[i] = offset_of(b);
   s->count[i] += 1;
   add_bytes(*s, static_cast<std::int64_t>(bytes_of(cls)));
