@@ -11,9 +11,8 @@ namespace {
 // cost ~450 instructions per future (issue 14, W4). A handle moved to
 // another class's metatable by the debug library keeps its reference.
 int handle_gc(lua_State* L) {
-  auto* h = static_cast<Handle*>(lua_touserdata(L, 1));
-  if (h && lua_rawlen(L, 1) == sizeof(Handle) && h->cls == lua_touserdata(L, lua_upvalueindex(1)))
-    release_handle(h);
+  const void* tag = lua_touserdata(L, lua_upvalueindex(1));
+  if (Handle* h = handle_of_class(L, 1, [tag](const char* cls) { return cls == tag; })) release_handle(h);
   return 0;
 }
 

@@ -159,11 +159,7 @@ void Arena::free(void* p) noexcept {
     }
   }
   b->magic = 0;
-  if (static_cast<int>(b->cls) <= kCacheLastClass && cache_free(b, static_cast<int>(b->cls))) {
-    tsan_handoff_release();
-    return;
-  }
-  {
+  if (static_cast<int>(b->cls) > kCacheLastClass || !cache_free(b, static_cast<int>(b->cls))) {
     RobustLock lock(h->lock);
     Offset& head = h->free_head(static_cast<int>(b->cls & ~kDirty));
     b->next = head;
@@ -214,20 +210,22 @@ std::uint64_t Arena::claim_owner_token() {
   throw Error(ErrorKind::OSError, "too many lock owners alive", EAGAIN);
 }
 
+OwnerSlot* Arena::owner_of(std::uint64_t token) const noexcept {
+  std::uint64_t i = (token >> 32) - 1;  // token 0 wraps past the end
+  return i < static_cast<std::uint64_t>(kOwnerSlots) ? &header()->owners[i] : nullptr;
+}
+
 void Arena::release_owner_token(std::uint64_t token) noexcept {
-  if (!token) return;
-  OwnerSlot& s = header()->owners[(token >> 32) - 1];
+  OwnerSlot* s = owner_of(token);
+  if (!s) return;
   auto g = static_cast<std::uint32_t>(token);
-  s.gen.compare_exchange_strong(g, g + 1, std::memory_order_acq_rel);
+  s->gen.compare_exchange_strong(g, g + 1, std::memory_order_acq_rel);
 }
 
 bool Arena::token_alive(std::uint64_t token) const noexcept {
-  if (!token) return false;
-  std::uint64_t i = (token >> 32) - 1;
-  if (i >= kOwnerSlots) return false;
-  const OwnerSlot& s = header()->owners[i];
-  if (s.gen.load(std::memory_order_acquire) != static_cast<std::uint32_t>(token)) return false;
-  return pid_alive(s.pid.load(std::memory_order_acquire));
+  const OwnerSlot* s = owner_of(token);
+  if (!s || s->gen.load(std::memory_order_acquire) != static_cast<std::uint32_t>(token)) return false;
+  return pid_alive(s->pid.load(std::memory_order_acquire));
 }
 
 }  // namespace tide::shm

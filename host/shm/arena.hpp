@@ -18,6 +18,7 @@ using Offset = std::uint64_t;  // 0 is "none"
 struct RobustMutex;
 namespace layout {
 struct CacheSlot;
+struct OwnerSlot;
 }
 
 class Arena {
@@ -108,6 +109,7 @@ class Arena {
   std::int64_t cached_bytes() const noexcept;
   layout::CacheSlot* claim_slot() noexcept;
   bool owner_gone(std::uint64_t token) const noexcept;
+  layout::OwnerSlot* owner_of(std::uint64_t token) const noexcept;  // nullptr: not a token
   void adopt(layout::CacheSlot& s) noexcept;
   bool refill(layout::CacheSlot& s, int cls);
   void flush(layout::CacheSlot& s, int cls, std::uint32_t n) noexcept;

@@ -69,7 +69,7 @@ void Arena::end_thread_cache() noexcept {
 struct Arena::CacheSlotRef {
   ~CacheSlotRef() { Arena::end_thread_cache(); }
 
-  static CacheSlot* mine(Arena& a) {
+  static CacheSlot* mine(Arena& a) noexcept {
     if (t_pid == current_pid()) return t_slot;
     t_pid = current_pid();
     t_slot = a.claim_slot();
@@ -116,9 +116,8 @@ CacheSlot* Arena::claim_slot() noexcept {
 // out twice. A slot whose owner entry was taken over since waits (a leak of
 // one cache, never a block on two lists).
 bool Arena::owner_gone(std::uint64_t token) const noexcept {
-  std::uint64_t i = (token >> 32) - 1;
-  if (i >= static_cast<std::uint64_t>(kOwnerSlots)) return false;
-  pid_t pid = header()->owners[i].pid.load(std::memory_order_acquire);
+  const OwnerSlot* o = owner_of(token);
+  pid_t pid = o ? o->pid.load(std::memory_order_acquire) : 0;
   return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
 }
 
@@ -238,12 +237,7 @@ void* Arena::cache_alloc(int cls, std::size_t size) {
 }
 
 bool Arena::cache_free(void* block, int cls) noexcept {
-  CacheSlot* s;
-  try {
-    s = CacheSlotRef::mine(*this);
-  } catch (...) {
-    return false;  // the slot's keeper could not be registered: the shared list takes it
-  }
+  CacheSlot* s = CacheSlotRef::mine(*this);
   if (!s) return false;
   const int i = cls - kMinClass;
   auto* b = static_cast<BlockHeader*>(block);
