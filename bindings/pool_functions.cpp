@@ -175,8 +175,21 @@ BlobBox* box_for(lua_State* L, int fn) {
     lua_pushnil(L);
     return nullptr;
   };
-  if (!cacheable(L, fn)) return none();
   const int by_fn = top + 1, by_code = top + 2, key = top + 3, found = top + 4;
+  // Leaves the box at index `at` as the one result, first remembered as
+  // fn's own when `keep`.
+  auto found_at = [&](BlobBox* box, int at, bool keep) {
+    if (keep) {
+      lua_pushvalue(L, fn);
+      lua_pushvalue(L, at);
+      lua_rawset(L, by_fn);
+    }
+    lua_pushvalue(L, at);
+    lua_replace(L, by_fn);
+    lua_settop(L, by_fn);
+    return box;
+  };
+  if (!cacheable(L, fn)) return none();
   push_weak_table(L, kBlobs, "k");
   lua_pushvalue(L, fn);
   if (lua_rawget(L, by_fn) == LUA_TUSERDATA) {
@@ -192,16 +205,7 @@ BlobBox* box_for(lua_State* L, int fn) {
   // dumped, it needs no buffer, hash or look-up (issue 14, W4).
   if (!lua_iscfunction(L, fn) && lua_rawgetp(L, by_code, &kLastBox) == LUA_TUSERDATA) {
     auto* last = static_cast<BlobBox*>(lua_touserdata(L, key));
-    if (!last->dead && dumps_as(L, fn, last->code)) {
-      if (seen_twice(L, by_code, fn)) {
-        lua_pushvalue(L, fn);
-        lua_pushvalue(L, key);
-        lua_rawset(L, by_fn);
-      }
-      lua_replace(L, by_fn);
-      lua_settop(L, by_fn);
-      return last;
-    }
+    if (!last->dead && dumps_as(L, fn, last->code)) return found_at(last, key, seen_twice(L, by_code, fn));
   }
   lua_settop(L, by_code);
   const std::string* code = nullptr;
@@ -230,18 +234,11 @@ BlobBox* box_for(lua_State* L, int fn) {
     lua_rawset(L, by_code);
     fresh = true;
   }
-  if (fresh || !code || seen_twice(L, by_code, fn)) {
-    lua_pushvalue(L, fn);
-    lua_pushvalue(L, found);
-    lua_rawset(L, by_fn);
-  }
   if (code) {
     lua_pushvalue(L, found);
     lua_rawsetp(L, by_code, &kLastBox);
   }
-  lua_replace(L, by_fn);
-  lua_settop(L, by_fn);
-  return box;
+  return found_at(box, found, fresh || !code || seen_twice(L, by_code, fn));
 }
 
 std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool cacheable, bool portable) {
