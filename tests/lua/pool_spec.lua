@@ -13,13 +13,25 @@ T.test("submit returns a Future with every return value", function()
   local x, y, z, t = f:result()
   T.eq(x, 3); T.eq(y, "12"); T.eq(z, nil); T.same(t, {1})
   T.truthy(f:done())
-  -- Results both sides of the 64 bytes a future keeps in itself.
-  local fs = {}
-  for n = 0, 80 do fs[n] = p:submit(function(k) return string.rep("r", k), k, nil end, n) end
-  for n = 0, 80 do
-    T.eq(select("#", fs[n]:result()), 3)
-    local s, k = fs[n]:result()
-    T.eq(s, string.rep("r", n)); T.eq(k, n)
+end)
+
+-- A future keeps a result of up to 64 bytes that refers to no object in
+-- itself, and stores a bigger one: both read back alike, from a thread and
+-- from a worker process of each start method.
+T.test("results both sides of the size a future keeps in itself, from threads and processes", function()
+  local makers = {function() return pool.ThreadPool{workers = 2} end}
+  for _, m in ipairs{"fork", "spawn", "forkserver"} do
+    makers[#makers + 1] = function() return pool.ProcessPool{workers = 2, start_method = m} end
+  end
+  for _, make in ipairs(makers) do
+    local p <close> = make()
+    local fs = {}
+    for n = 0, 80 do fs[n] = p:submit(function(k) return string.rep("r", k), k, nil end, n) end
+    for n = 0, 80 do
+      T.eq(select("#", fs[n]:result()), 3)
+      local s, k = fs[n]:result()
+      T.eq(s, string.rep("r", n)); T.eq(k, n)
+    end
   end
 end)
 

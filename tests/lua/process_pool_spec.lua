@@ -22,14 +22,6 @@ for _, m in ipairs(METHODS) do
     local x, y, z, t, pid = f:result()
     T.eq(x, 3); T.eq(y, "12"); T.eq(z, nil); T.same(t, {1})
     T.truthy(pid ~= os_.getpid(), "ran in another process")
-    -- Results both sides of the 64 bytes a future keeps in itself.
-    local fs = {}
-    for n = 0, 80 do fs[n] = p:submit(function(k) return string.rep("r", k), k, nil end, n) end
-    for n = 0, 80 do
-      T.eq(select("#", fs[n]:result()), 3)
-      local s, k = fs[n]:result()
-      T.eq(s, string.rep("r", n)); T.eq(k, n)
-    end
     local list = {}
     for i = 1, 1000 do list[i] = i end
     local r = p:map(function(v) return v * v end, list)
