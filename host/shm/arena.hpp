@@ -7,6 +7,8 @@
 // Inside the arena, data refers to other arena data by offset, never by
 // pointer, because another process may map it at another address.
 #pragma once
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -75,9 +77,10 @@ class Arena {
   // the shared lists), as its end does: for a process about to _exit, which
   // runs no thread-exit destructors. Allocs after it use the shared lists.
   static void end_thread_cache() noexcept;
-  // Per-thread caches claimed in the whole tree, by live threads or by
-  // processes that died holding them (for tests).
-  int cache_slots_claimed() const noexcept;
+  // Per-thread caches claimed by threads of process `pid`, live or dead
+  // (for tests: counting every slot in the tree would also count threads
+  // of the test process that end meanwhile).
+  int cache_slots_of(pid_t pid) const noexcept;
 
   // Held by the cycle collector (shm/cycles.hpp) in whichever process runs
   // it, so collections never overlap. It lives in the arena, shared by the

@@ -256,9 +256,12 @@ std::int64_t Arena::cached_bytes() const noexcept {
   return sum;
 }
 
-int Arena::cache_slots_claimed() const noexcept {
+int Arena::cache_slots_of(pid_t pid) const noexcept {
   int n = 0;
-  for (const CacheSlot& s : header()->caches) n += s.owner.load(std::memory_order_acquire) != 0;
+  for (const CacheSlot& s : header()->caches) {
+    const OwnerSlot* o = owner_of(s.owner.load(std::memory_order_acquire));
+    n += o && o->pid.load(std::memory_order_acquire) == pid;
+  }
   return n;
 }
 
