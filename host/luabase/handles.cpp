@@ -1,10 +1,13 @@
 #include "luabase/handles.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
 
 #include "core/fork_safe.hpp"
+#include "shm/arena.hpp"
 
 namespace tide {
 
@@ -61,6 +64,56 @@ void mark_handle_metatable(lua_State* L, int idx) {
 namespace {
 constexpr const char* kHandleCache = "tide.handles";  // weak values: identity -> handle
 
+// How fast a state's handles charge its collector for the bytes they hold
+// outside Lua (Object::footprint: a future's proxy and arena block). Lua
+// starts a cycle once the heap has grown by a multiple (the pause) of what
+// the last cycle kept; charges in full would start one per that much
+// arena data however much live handles hold, and every cycle walks every
+// live handle: with 100,000 futures live, one ran every 25,000 submits (W4
+// run back to back: 4-5 cycles a run, 2.5-4 us a task instead of 1-1.5).
+// So a charge is scaled by heap / (heap + arena bytes in use), both as of
+// the last cycle's end: a cycle comes per as much new data, inside Lua and
+// out, as the state kept, which is Lua's own rule with the arena counted.
+// Dropped handles still pile up no further than that (future_spec).
+struct Pace {
+  double owed = 0;           // scaled bytes not yet charged: under a kilobyte
+  double scale = 1;          // heap / (heap + arena in use)
+  bool cycle_ended = false;  // set by the sentinel's __gc, read at the next charge
+};
+
+// __gc of the sentinel, an empty userdata that no one references: it runs
+// once per cycle, marks the cycle's end (lua_gc may not be called from a
+// finalizer) and leaves a new sentinel with its metatable for the next one.
+int sentinel_gc(lua_State* L) {
+  static_cast<Pace*>(lua_touserdata(L, lua_upvalueindex(1)))->cycle_ended = true;
+  lua_newuserdatauv(L, 0, 0);
+  lua_getmetatable(L, 1);
+  lua_setmetatable(L, -2);
+  return 0;
+}
+
+// The state's Pace, made with its sentinel on first use and kept in the
+// handle cache at `cache` (key 1 beside the identities, light userdata
+// keys) and, so that it lives as long as the state, in the registry.
+Pace* pace_of(lua_State* L, int cache) {
+  lua_rawgeti(L, cache, 1);
+  auto* pace = static_cast<Pace*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  if (pace) return pace;
+  pace = new (lua_newuserdatauv(L, sizeof(Pace), 0)) Pace;
+  lua_setfield(L, LUA_REGISTRYINDEX, "tide.pace");
+  lua_pushlightuserdata(L, pace);
+  lua_rawseti(L, cache, 1);
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushlightuserdata(L, pace);
+  lua_pushcclosure(L, sentinel_gc, 1);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+  return pace;
+}
+
 // Pushes the state's handle cache, created on first use.
 int push_cache(lua_State* L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, kHandleCache) != LUA_TTABLE) {
@@ -77,15 +130,23 @@ int push_cache(lua_State* L) {
 }
 
 // Tells L's collector about `bytes` allocated outside its heap, as if it had
-// allocated them (lua_gc STEP adds them to its debt), a kilobyte at a time
-// (the unit it takes); the remainder waits in this thread's account. Not
-// when the script stopped the collector: STEP would run it anyway.
-void charge_collector(lua_State* L, std::size_t bytes) {
-  thread_local std::size_t owed = 0;
-  owed += bytes;
-  if (owed < 1024) return;
-  int kb = static_cast<int>(owed / 1024);
-  owed %= 1024;
+// allocated them (lua_gc STEP adds them to its debt), scaled by its Pace, a
+// kilobyte at a time (the unit it takes); the remainder waits. Not when the
+// script stopped the collector: STEP would run it anyway.
+void charge_collector(lua_State* L, std::size_t bytes, int cache) {
+  if (bytes == 0) return;
+  Pace* pace = pace_of(L, cache);
+  if (pace->cycle_ended) {
+    pace->cycle_ended = false;
+    // A footprint is only ever charged for shared data, so the arena exists.
+    double heap = lua_gc(L, LUA_GCCOUNT) * 1024.0 + lua_gc(L, LUA_GCCOUNTB);
+    double arena = static_cast<double>(std::max<std::int64_t>(shm::Arena::get().bytes_in_use(), 0));
+    pace->scale = heap > 0 ? heap / (heap + arena) : 1;
+  }
+  pace->owed += static_cast<double>(bytes) * pace->scale;
+  if (pace->owed < 1024) return;
+  int kb = static_cast<int>(pace->owed / 1024);
+  pace->owed -= kb * 1024.0;
   if (lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, kb);
 }
 
@@ -116,8 +177,8 @@ void push_fresh(lua_State* L, Object* obj, const void* id, int cache) {
   h->obj = obj;
   lua_pushvalue(L, -1);
   lua_rawsetp(L, cache, id);
+  charge_collector(L, obj->footprint(), cache);
   lua_remove(L, cache);
-  charge_collector(L, obj->footprint());
 }
 
 }  // namespace
