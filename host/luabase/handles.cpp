@@ -74,7 +74,9 @@ constexpr const char* kHandleCache = "tide.handles";  // weak values: identity -
 // So a charge is scaled by heap / (heap + arena bytes in use), both as of
 // the last cycle's end: a cycle comes per as much new data, inside Lua and
 // out, as the state kept, which is Lua's own rule with the arena counted.
-// Dropped handles still pile up no further than that (future_spec).
+// Dropped handles still pile up no further than that (future_spec). The
+// arena is the whole process tree's, so the scale stops at 1/8: data other
+// processes keep cannot let this state's garbage grow past 8 heaps' worth.
 struct Pace {
   double owed = 0;           // scaled bytes not yet charged: under a kilobyte
   double scale = 1;          // heap / (heap + arena in use)
@@ -141,7 +143,7 @@ void charge_collector(lua_State* L, std::size_t bytes, int cache) {
     // A footprint is only ever charged for shared data, so the arena exists.
     double heap = lua_gc(L, LUA_GCCOUNT) * 1024.0 + lua_gc(L, LUA_GCCOUNTB);
     double arena = static_cast<double>(std::max<std::int64_t>(shm::Arena::get().bytes_in_use(), 0));
-    pace->scale = heap > 0 ? heap / (heap + arena) : 1;
+    pace->scale = heap > 0 ? std::max(heap / (heap + arena), 0.125) : 1;
   }
   pace->owed += static_cast<double>(bytes) * pace->scale;
   if (pace->owed < 1024) return;

@@ -315,6 +315,31 @@ T.test("live futures' arena data counts as kept data: cycles come no more often 
   T.eq(#live, 100000)
 end)
 
+T.test("arena data kept by a shared table does not let a small heap wait for as much dead futures", function()
+  -- The arena is the whole tree's: 128 MB kept there must not make a state
+  -- with a small heap (a fresh thread's) wait for that much dead futures
+  -- before a cycle (with no floor under the charge's scale: over 500x).
+  local native = require "tide._pool"
+  local shared = require "tide.shared"
+  local big = shared.Table()
+  big.s = string.rep("x", 64 << 20)
+  collectgarbage(); collectgarbage()
+  local ratio = thread.spawn(function()
+    local future, native = require "tide.future", require "tide._pool"
+    future.new():set_result(0)
+    collectgarbage(); collectgarbage()
+    local heap = collectgarbage("count") * 1024
+    local base, peak = native._arena_in_use(), 0
+    for i = 1, 200000 do
+      future.new():set_result(i)
+      if i % 500 == 0 then peak = math.max(peak, native._arena_in_use() - base) end
+    end
+    return peak / heap
+  end):join()
+  T.truthy(ratio < 64, string.format("dead futures' arena data peaked at %.1fx the thread's Lua heap", ratio))
+  T.eq(#big.s, 64 << 20)
+end)
+
 T.test("a script that stopped the collector keeps it stopped while it makes handles", function()
   collectgarbage(); collectgarbage("stop")
   local before = collectgarbage("count")
