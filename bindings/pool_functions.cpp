@@ -8,9 +8,11 @@
 // seen before, by its bytecode: a loop that submits `function(x) ... end`
 // makes a new, equal closure each time (issue 14, W4). That look-up first
 // compares the dump, as lua_dump writes it, with the code of the last box
-// it found; failing that it dumps into a reused buffer and keys by the
-// dump's hash (checked against the box's copy), so it allocates nothing
-// either way. Such a closure is remembered by
+// it found, unless the closure shares its prototype with the one that box
+// was made for (support/proto_identity.hpp: then the bytecode is the same
+// and there is nothing to dump); failing that it dumps into a reused
+// buffer and keys by the dump's hash (checked against the box's copy), so
+// it allocates nothing either way. Such a closure is remembered by
 // itself only when it is the first of its bytecode or is seen twice in a
 // row: remembering every fresh literal grew the closure table by one entry
 // per submit, a table GC had to walk and lookups that missed the cache.
@@ -23,6 +25,7 @@
 
 #include "codec/codec.hpp"
 #include "pool_binding.hpp"
+#include "support/proto_identity.hpp"
 
 namespace tide::pool_binding {
 
@@ -40,12 +43,14 @@ namespace {
 
 constexpr const char* kBlobs = "tide.pool.blobs";              // weak fn -> BlobBox
 constexpr const char* kBlobsByCode = "tide.pool.blobs_by_code";  // hash of bytecode -> weak BlobBox
-// In kBlobsByCode (its weak values hold it weakly too): the last closure
-// looked up by bytecode, and the box it was found in. Static addresses: no
-// C function's.
-const char kLastDumped = 0;
+// In kBlobsByCode (its weak values hold it weakly too): the box last found
+// by code. Static address: no C function's.
 const char kLastBox = 0;
 constexpr const char* kBoxMeta = "tide.pool.BlobBox";  // its metatable
+
+// A box's user value 1 is the last closure found in it by code (the one it
+// was made for, at first): same_proto compares prototypes with it, and a
+// closure found twice in a row is worth remembering by itself.
 
 // Frees what the box holds and leaves an empty, dead one (owning nothing)
 // for Lua to free later.
@@ -131,24 +136,37 @@ bool dumps_as(lua_State* L, int fn, const std::string& code) {
   return r == 0 && c.pos == code.size();
 }
 
-// True when fn was also the last closure looked up by bytecode (it is being
-// reused, so worth remembering by itself); otherwise it becomes that one.
-bool seen_twice(lua_State* L, int by_code, int fn) {
-  lua_rawgetp(L, by_code, &kLastDumped);
+// True if fn was made from the same prototype as the last closure found
+// in the box at `box`, so it has the box's bytecode.
+bool same_proto(lua_State* L, int fn, int box) {
+  const void* proto = proto_of(L, fn);
+  if (!proto) return false;
+  lua_getiuservalue(L, box, 1);
+  bool same = proto_of(L, -1) == proto;
+  lua_pop(L, 1);
+  return same;
+}
+
+// True when fn was also the last closure found in the box at `box` (it is
+// being reused, so worth remembering by itself); otherwise it becomes that
+// one.
+bool seen_twice(lua_State* L, int box, int fn) {
+  lua_getiuservalue(L, box, 1);
   bool again = lua_rawequal(L, -1, fn);
   lua_pop(L, 1);
   if (!again) {
     lua_pushvalue(L, fn);
-    lua_rawsetp(L, by_code, &kLastDumped);
+    lua_setiuservalue(L, box, 1);
   }
   return again;
 }
 
-// A new box for `code` (a C function's: nullptr) on the stack. Copies the
-// bytecode only after the Lua calls, which may raise or run a finalizer that
-// dumps another function into the same buffer (then the hash tells).
-BlobBox* new_box(lua_State* L, const std::string* code, std::size_t hash) {
-  auto* box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 0));
+// A new box for `code` (a C function's: nullptr) on the stack, keeping the
+// function at `fn` (for same_proto). Copies the bytecode only after the Lua
+// calls, which may raise or run a finalizer that dumps another function
+// into the same buffer (then the hash tells).
+BlobBox* new_box(lua_State* L, int fn, const std::string* code, std::size_t hash) {
+  auto* box = static_cast<BlobBox*>(lua_newuserdatauv(L, sizeof(BlobBox), 1));
   new (box) BlobBox{};
   if (luaL_newmetatable(L, kBoxMeta)) {
     lua_pushcfunction(L, box_gc);
@@ -156,6 +174,8 @@ BlobBox* new_box(lua_State* L, const std::string* code, std::size_t hash) {
   }
   lua_setmetatable(L, -2);
   if (!code) return box;
+  lua_pushvalue(L, fn);
+  lua_setiuservalue(L, -2, 1);
   try {
     box->code = *code;
   } catch (...) {
@@ -201,11 +221,13 @@ BlobBox* box_for(lua_State* L, int fn) {
   lua_pop(L, 1);
   push_weak_table(L, kBlobsByCode, "v");
   // A loop submitting `function(x) ... end` makes a new closure of the same
-  // code each time: compared with the last box found by code as it is
-  // dumped, it needs no buffer, hash or look-up (issue 14, W4).
+  // prototype each time: found by that, or else compared with the last box
+  // found by code as it is dumped, it needs no buffer, hash or look-up
+  // (issue 14, W4).
   if (!lua_iscfunction(L, fn) && lua_rawgetp(L, by_code, &kLastBox) == LUA_TUSERDATA) {
     auto* last = static_cast<BlobBox*>(lua_touserdata(L, key));
-    if (!last->dead && dumps_as(L, fn, last->code)) return found_at(last, key, seen_twice(L, by_code, fn));
+    if (!last->dead && (same_proto(L, fn, key) || dumps_as(L, fn, last->code)))
+      return found_at(last, key, seen_twice(L, key, fn));
   }
   lua_settop(L, by_code);
   const std::string* code = nullptr;
@@ -227,7 +249,7 @@ BlobBox* box_for(lua_State* L, int fn) {
     if (box->dead || (code && box->code != *code)) return none();  // or another function, same hash
   } else {
     lua_pop(L, 1);
-    box = new_box(L, code, hash);
+    box = new_box(L, fn, code, hash);
     if (!box) return none();
     lua_pushvalue(L, key);
     lua_pushvalue(L, found);
@@ -238,7 +260,7 @@ BlobBox* box_for(lua_State* L, int fn) {
     lua_pushvalue(L, found);
     lua_rawsetp(L, by_code, &kLastBox);
   }
-  return found_at(box, found, fresh || !code || seen_twice(L, by_code, fn));
+  return found_at(box, found, fresh || !code || seen_twice(L, found, fn));
 }
 
 std::shared_ptr<const FunctionBlob> encode_function(lua_State* L, int fn, bool cacheable, bool portable) {

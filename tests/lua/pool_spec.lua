@@ -364,6 +364,19 @@ T.test("a new closure literal at each submit runs as one function; different cod
   -- Two literals on one line whose bytecode differs in one operand byte.
   for i = 1, 20 do got[i] = p:submit(i % 2 == 0 and function(x) return x + 1 end or function(x) return x + 2 end, i) end
   for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and i + 1 or i + 2) end
+  -- Two on one line whose bytecode is the same and only a local's name
+  -- differs: each runs with its own debug information.
+  for i = 1, 20 do
+    got[i] = p:submit(i % 2 == 0 and function(a) return (debug.getlocal(1, 1)) end
+                        or function(b) return (debug.getlocal(1, 1)) end, i)
+  end
+  for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and "a" or "b") end
+  -- The same source loaded twice: two prototypes of one bytecode, both right.
+  local src = "return function(x) return x * 7 end"
+  local one, two = load(src)(), load(src)()
+  for i = 1, 20 do got[i] = p:submit(i % 3 == 0 and one or load(src)(), i) end
+  for i = 1, 20 do T.eq(got[i]:result(), i * 7) end
+  T.eq(p:submit(two, 3):result(), 21)
   local a = p:submit(function() error("boom") end)
   local b = p:submit(function()
     error("boom") end)
