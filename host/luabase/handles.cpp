@@ -156,10 +156,14 @@ void charge_collector(lua_State* L, std::size_t bytes, int cache) {
 
 namespace {
 
-// A new handle for `obj` (the state's handle table at `cache`), entered in
-// that table; the table is removed from the stack.
+// A new handle for `obj` (the state's handle table at `cache`, the top),
+// entered in that table, which it replaces on the stack.
 void push_fresh(lua_State* L, Object* obj, const void* id, int cache) {
   const char* type = obj->type_name();
+  // Create the userdata empty first (liolib's rule), then fill it.
+  auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
+  h->obj = nullptr;
+  h->cls = type;
   if (luaL_getmetatable(L, type) == LUA_TNIL) {
     lua_pop(L, 1);
     const char* module = module_for(type);
@@ -169,18 +173,13 @@ void push_fresh(lua_State* L, Object* obj, const void* id, int cache) {
     lua_call(L, 1, 0);
     luaL_getmetatable(L, type);
   }
-  // Create the userdata empty first (liolib's rule), then fill it.
-  auto* h = static_cast<Handle*>(lua_newuserdatauv(L, sizeof(Handle), 0));
-  h->obj = nullptr;
-  h->cls = type;
-  lua_insert(L, -2);
   lua_setmetatable(L, -2);
   obj->retain();
   h->obj = obj;
   lua_pushvalue(L, -1);
   lua_rawsetp(L, cache, id);
   charge_collector(L, obj->footprint(), cache);
-  lua_remove(L, cache);
+  lua_replace(L, cache);
 }
 
 }  // namespace
