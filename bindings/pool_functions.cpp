@@ -13,9 +13,10 @@
 // and there is nothing to dump); failing that it dumps into a reused
 // buffer and keys by the dump's hash (checked against the box's copy), so
 // it allocates nothing either way. Such a closure is remembered by
-// itself only when it is the first of its bytecode or is seen twice in a
-// row: remembering every fresh literal grew the closure table by one entry
-// per submit, a table GC had to walk and lookups that missed the cache.
+// itself only when it is the first of its bytecode or is found twice in a
+// row in its box: remembering every fresh literal grew the closure table by
+// one entry per submit, a table GC had to walk and lookups that missed the
+// cache.
 #include <cstring>
 #include <functional>
 #include <memory>

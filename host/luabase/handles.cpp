@@ -81,38 +81,53 @@ struct Pace {
   double owed = 0;           // scaled bytes not yet charged: under a kilobyte
   double scale = 1;          // heap / (heap + arena in use)
   bool cycle_ended = false;  // set by the sentinel's __gc, read at the next charge
+  bool armed = false;        // a sentinel waits for the next cycle
 };
+constexpr const char* kPace = "tide.pace";  // registry: the Pace (full userdata)
+
+void arm_sentinel(lua_State* L, Pace* pace);
 
 // __gc of the sentinel, an empty userdata that no one references: it runs
-// once per cycle, marks the cycle's end (lua_gc may not be called from a
-// finalizer) and leaves a new sentinel with its metatable for the next one.
+// once per cycle, marks the cycle's end (lua_gc cannot be called from a
+// finalizer) and leaves a new sentinel for the next one. Upvalue 1: the
+// Pace (full userdata), so it outlives the chain of sentinels.
 int sentinel_gc(lua_State* L) {
-  static_cast<Pace*>(lua_touserdata(L, lua_upvalueindex(1)))->cycle_ended = true;
+  auto* pace = static_cast<Pace*>(lua_touserdata(L, lua_upvalueindex(1)));
+  pace->cycle_ended = true;
+  pace->armed = false;  // until the next sentinel exists (memory may fail)
   lua_newuserdatauv(L, 0, 0);
   lua_getmetatable(L, 1);
   lua_setmetatable(L, -2);
+  pace->armed = true;
   return 0;
 }
 
-// The state's Pace, made with its sentinel on first use and kept in the
-// handle cache at `cache` (key 1 beside the identities, light userdata
-// keys) and, so that it lives as long as the state, in the registry.
+// Leaves a sentinel for `pace` (the registry's) to mark the next cycle's end.
+void arm_sentinel(lua_State* L, Pace* pace) {
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_getfield(L, LUA_REGISTRYINDEX, kPace);
+  lua_pushcclosure(L, sentinel_gc, 1);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_pop(L, 1);
+  pace->armed = true;
+}
+
+// The state's Pace, made on first use, kept in the registry and, for a
+// cheap look-up, as a light userdata in the handle cache at `cache` (key 1
+// beside the identities, light userdata keys), entered there last: a memory
+// error before leaves no Pace half made.
 Pace* pace_of(lua_State* L, int cache) {
   lua_rawgeti(L, cache, 1);
   auto* pace = static_cast<Pace*>(lua_touserdata(L, -1));
   lua_pop(L, 1);
   if (pace) return pace;
   pace = new (lua_newuserdatauv(L, sizeof(Pace), 0)) Pace;
-  lua_setfield(L, LUA_REGISTRYINDEX, "tide.pace");
+  lua_setfield(L, LUA_REGISTRYINDEX, kPace);
+  arm_sentinel(L, pace);
   lua_pushlightuserdata(L, pace);
   lua_rawseti(L, cache, 1);
-  lua_newuserdatauv(L, 0, 0);
-  lua_createtable(L, 0, 1);
-  lua_pushlightuserdata(L, pace);
-  lua_pushcclosure(L, sentinel_gc, 1);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_pop(L, 1);
   return pace;
 }
 
@@ -138,10 +153,13 @@ int push_cache(lua_State* L) {
 void charge_collector(lua_State* L, std::size_t bytes, int cache) {
   if (bytes == 0) return;
   Pace* pace = pace_of(L, cache);
-  if (pace->cycle_ended) {
+  if (!pace->armed) arm_sentinel(L, pace);  // the last one could not make its successor
+  // Not inside a finalizer (lua_gc answers -1 there): the sample waits.
+  int kb_heap;
+  if (pace->cycle_ended && (kb_heap = lua_gc(L, LUA_GCCOUNT)) >= 0) {
     pace->cycle_ended = false;
     // A footprint is only ever charged for shared data, so the arena exists.
-    double heap = lua_gc(L, LUA_GCCOUNT) * 1024.0 + lua_gc(L, LUA_GCCOUNTB);
+    double heap = kb_heap * 1024.0 + lua_gc(L, LUA_GCCOUNTB);
     double arena = static_cast<double>(std::max<std::int64_t>(shm::Arena::get().bytes_in_use(), 0));
     pace->scale = heap > 0 ? std::max(heap / (heap + arena), 0.125) : 1;
   }

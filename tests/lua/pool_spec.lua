@@ -371,7 +371,8 @@ T.test("a new closure literal at each submit runs as one function; different cod
                         or function(b) return (debug.getlocal(1, 1)) end, i)
   end
   for i = 1, 20 do T.eq(got[i]:result(), i % 2 == 0 and "a" or "b") end
-  -- The same source loaded twice: two prototypes of one bytecode, both right.
+  -- The same source loaded twice: two prototypes of one bytecode (found by
+  -- dump, not by prototype, then the other's prototype remembered), all right.
   local src = "return function(x) return x * 7 end"
   local one, two = load(src)(), load(src)()
   for i = 1, 20 do got[i] = p:submit(i % 3 == 0 and one or load(src)(), i) end
