@@ -98,7 +98,7 @@ class LuaRunner final : public pool::TaskRunner {
   ~LuaRunner() override {
     if (!owned_) return;
     set_thread_state(nullptr);
-    lua_close(L_);
+    close_state(L_);
   }
 
   Outcome init() noexcept override {

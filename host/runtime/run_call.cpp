@@ -73,7 +73,7 @@ class LuaCall final : public ThreadBody {
     Outcome out = run_call(L, payload_);
     set_thread_state(nullptr);
     payload_.clear();
-    lua_close(L);
+    close_state(L);
     return out;
   }
 

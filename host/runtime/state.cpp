@@ -10,6 +10,7 @@
 #include "core/fork_safe.hpp"
 #include "core/wait.hpp"
 #include "luabase/cfunctions.hpp"
+#include "runtime/block_cache.hpp"
 #include "runtime/child_main.hpp"
 #include "runtime/coroutine.hpp"
 #include "runtime/embedded.hpp"
@@ -109,14 +110,25 @@ void install(lua_State* L) {
 
 lua_State* new_state() { return new_state(nullptr, nullptr); }
 
+void close_state(lua_State* L) noexcept {
+  void* ud = nullptr;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  lua_close(L);
+  if (f == block_alloc) delete_block_cache(ud);
+}
+
 lua_State* new_state(lua_Alloc alloc, void* ud) {
   lua_State* L = luaL_newstate();
   if (!L) throw Error(ErrorKind::OSError, "cannot create a Lua state: not enough memory");
-  if (alloc) lua_setallocf(L, alloc, ud);
+  if (!alloc) {
+    alloc = block_alloc;
+    ud = new_block_cache();
+  }
+  lua_setallocf(L, alloc, ud);
   lua_pushcfunction(L, setup_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error setting up a state";
-    lua_close(L);
+    close_state(L);
     throw Error(ErrorKind::OSError, "cannot set up a Lua state: " + msg);
   }
   return L;
