@@ -278,6 +278,6 @@ int main(int argc, char** argv) {
     std::_Exit(status);
   }
   tide::runtime::set_main_state(nullptr);
-  tide::runtime::close_state(L);
+  lua_close(L);
   return status;
 }

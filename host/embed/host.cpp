@@ -184,7 +184,7 @@ Host::Host(HostOptions o) : impl_(std::make_unique<Impl>()) {
     if (!o.module_path.empty()) run_protected(impl_->L, module_path_body, &o.module_path);
     if (o.workers > 0) run_protected(impl_->L, make_pool_body, &o.workers);
   } catch (...) {
-    runtime::close_state(impl_->L);
+    lua_close(impl_->L);
     throw;
   }
   g_hosts.fetch_add(1);
@@ -199,7 +199,7 @@ Host::~Host() {
   }
   bool all_done = true;
   if (g_hosts.fetch_sub(1) == 1) all_done = shutdown_host({});
-  if (all_done) runtime::close_state(impl_->L);  // else a thread still runs C code: leave the state
+  if (all_done) lua_close(impl_->L);  // else a thread still runs C code: leave the state
 }
 
 void Host::run_file(const std::string& path) { run_protected(impl_->L, run_file_body, const_cast<std::string*>(&path)); }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace tide::runtime {
 
@@ -59,7 +60,7 @@ void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
 
 }  // namespace
 
-void* new_block_cache() { return new BlockCache; }
+void* new_block_cache() { return new (std::nothrow) BlockCache; }
 
 void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   auto* c = static_cast<BlockCache*>(cache);
@@ -103,6 +104,52 @@ void delete_block_cache(void* cache) noexcept {
     }
   }
   delete c;
+}
+
+namespace {
+
+void* plain_alloc(void*, void* ptr, std::size_t, std::size_t nsize) noexcept {
+  if (nsize == 0) {
+    std::free(ptr);
+    return nullptr;
+  }
+  return std::realloc(ptr, nsize);
+}
+
+// __gc of the registry's closer: runs only in lua_close.
+int close_cache(lua_State* L) {
+  void* ud = nullptr;
+  if (lua_getallocf(L, &ud) != block_alloc) return 0;  // replaced: left to the process's end
+  lua_setallocf(L, plain_alloc, nullptr);
+  delete_block_cache(ud);
+  return 0;
+}
+
+int install_closer(lua_State* L) {
+  lua_newuserdatauv(L, 0, 0);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, close_cache);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, "tide.block_cache");
+  return 0;
+}
+
+}  // namespace
+
+bool use_block_cache(lua_State* L) noexcept {
+  void* cache = new_block_cache();
+  if (!cache) return false;
+  void* old_ud = nullptr;
+  lua_Alloc old = lua_getallocf(L, &old_ud);
+  lua_setallocf(L, block_alloc, cache);
+  lua_pushcfunction(L, install_closer);
+  if (lua_pcall(L, 0, 0, 0) == LUA_OK) return true;
+  lua_pop(L, 1);
+  // Blocks made meanwhile are malloc's, which the old allocator frees.
+  lua_setallocf(L, old, old_ud);
+  delete_block_cache(cache);
+  return false;
 }
 
 }  // namespace tide::runtime

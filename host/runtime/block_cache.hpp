@@ -10,7 +10,9 @@
 //
 // A state is used by one thread at a time, so the lists take no lock. They
 // hold at most as many bytes as the state has in use (at least 1 MiB):
-// garbage is recycled, the heap's peak is not kept twice.
+// garbage is recycled, the heap's peak is not kept twice. A state that
+// replaces the allocator before lua_close (a child closing for exit with
+// one that frees nothing) leaves the cache to the process's end.
 #pragma once
 #include <lua.hpp>
 
@@ -18,14 +20,17 @@
 
 namespace tide::runtime {
 
-// A new cache, for lua_setallocf(L, block_alloc, cache) on a state that
-// realloc made: blocks from before the switch are accepted on free.
+// Makes L (just created by luaL_newstate) allocate through a new cache,
+// which lua_close frees: a registry userdata's __gc, run among the
+// finalizers, hands the frees after it back to malloc and frees the lists.
+// False, with L unchanged, if there was no memory for it.
+bool use_block_cache(lua_State* L) noexcept;
+
+// The allocator and its cache, for tests.
 void* new_block_cache();
 void* block_alloc(void* cache, void* ptr, size_t osize, size_t nsize) noexcept;
-// After lua_close of a state that used the cache: frees the cache and what
-// it holds.
 void delete_block_cache(void* cache) noexcept;
-// Bytes on the cache's lists (for tests).
+// Bytes on the cache's lists.
 std::size_t block_cache_bytes(const void* cache) noexcept;
 
 }  // namespace tide::runtime

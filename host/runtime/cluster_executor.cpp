@@ -41,7 +41,7 @@ class LuaExecutor final : public cluster::Executor {
   }
   ~LuaExecutor() override {
     set_thread_state(nullptr);
-    close_state(L_);
+    lua_close(L_);
   }
 
   Outcome run(const cluster::Entry& task, const std::string&) noexcept override {

@@ -98,7 +98,7 @@ class LuaRunner final : public pool::TaskRunner {
   ~LuaRunner() override {
     if (!owned_) return;
     set_thread_state(nullptr);
-    close_state(L_);
+    lua_close(L_);
   }
 
   Outcome init() noexcept override {

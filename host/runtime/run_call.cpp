@@ -73,7 +73,7 @@ class LuaCall final : public ThreadBody {
     Outcome out = run_call(L, payload_);
     set_thread_state(nullptr);
     payload_.clear();
-    close_state(L);
+    lua_close(L);
     return out;
   }
 

@@ -110,25 +110,18 @@ void install(lua_State* L) {
 
 lua_State* new_state() { return new_state(nullptr, nullptr); }
 
-void close_state(lua_State* L) noexcept {
-  void* ud = nullptr;
-  lua_Alloc f = lua_getallocf(L, &ud);
-  lua_close(L);
-  if (f == block_alloc) delete_block_cache(ud);
-}
 
 lua_State* new_state(lua_Alloc alloc, void* ud) {
   lua_State* L = luaL_newstate();
   if (!L) throw Error(ErrorKind::OSError, "cannot create a Lua state: not enough memory");
-  if (!alloc) {
-    alloc = block_alloc;
-    ud = new_block_cache();
-  }
-  lua_setallocf(L, alloc, ud);
+  if (alloc)
+    lua_setallocf(L, alloc, ud);
+  else
+    use_block_cache(L);  // or, with no memory for it, keep realloc
   lua_pushcfunction(L, setup_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error setting up a state";
-    close_state(L);
+    lua_close(L);
     throw Error(ErrorKind::OSError, "cannot set up a Lua state: " + msg);
   }
   return L;

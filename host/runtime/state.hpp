@@ -8,15 +8,13 @@
 namespace tide::runtime {
 
 // A fresh state ready for worker code, allocating through a block cache
-// (runtime/block_cache.hpp): close it with close_state. Throws tide::Error
-// on failure.
+// (runtime/block_cache.hpp; lua_close frees it). Throws tide::Error on
+// failure.
 lua_State* new_state();
 // The same, with `alloc` taking over from the standard allocator once the
 // state exists (it must free and resize the blocks realloc made so far);
 // a null `alloc` is the block cache.
 lua_State* new_state(lua_Alloc alloc, void* ud);
-// lua_close for a state new_state made: also frees its block cache.
-void close_state(lua_State* L) noexcept;
 
 // Makes an existing state (the `tide` command's, or a stock interpreter's
 // that ran `require "tide"`) a tide state. Idempotent. May raise (Lua).
