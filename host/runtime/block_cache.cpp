@@ -8,6 +8,17 @@
 #include <cstring>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+// A block on a list is poisoned, so ASan still reports a use after free of
+// Lua memory that the cache would otherwise hand out again unnoticed.
+#define TIDE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define TIDE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define TIDE_POISON(p, n) ((void)(p), (void)(n))
+#define TIDE_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace tide::runtime {
 
 namespace {
@@ -34,6 +45,7 @@ void* take(BlockCache* c, std::size_t n) noexcept {
   if (n > kMaxBlock) return std::malloc(n);
   std::size_t k = class_of(n);
   if (FreeBlock* b = c->lists[k]) {
+    TIDE_UNPOISON(b, class_bytes(k));
     c->lists[k] = b->next;
     c->cached -= class_bytes(k);
     return b;
@@ -52,6 +64,7 @@ void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
       b->next = c->lists[k];
       c->lists[k] = b;
       c->cached += class_bytes(k);
+      TIDE_POISON(b, class_bytes(k));
       return;
     }
   }
@@ -80,13 +93,17 @@ void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) 
     block = ptr;
   } else {
     block = take(c, nsize);
-    if (!block) return nsize <= osize ? ptr : nullptr;  // Lua's rule: shrinking never fails
-    if (ptr) {
+    if (!block && nsize <= osize) block = ptr;  // Lua's rule: shrinking never fails
+    if (!block) return nullptr;
+    if (ptr && block != ptr) {
       std::memcpy(block, ptr, std::min(osize, nsize));
       give_back(c, ptr, osize);
     }
   }
-  if (!block) return nsize <= osize ? ptr : nullptr;
+  if (!block) {
+    if (nsize > osize) return nullptr;
+    block = ptr;  // a large block realloc could not shrink stays as it is
+  }
   c->in_use = c->in_use - std::min(c->in_use, osize) + nsize;
   return block;
 }
@@ -96,8 +113,10 @@ std::size_t block_cache_bytes(const void* cache) noexcept { return static_cast<c
 void delete_block_cache(void* cache) noexcept {
   auto* c = static_cast<BlockCache*>(cache);
   if (!c) return;
-  for (FreeBlock* head : c->lists) {
+  for (std::size_t k = 0; k < kClasses; ++k) {
+    FreeBlock* head = c->lists[k];
     while (head) {
+      TIDE_UNPOISON(head, class_bytes(k));
       FreeBlock* next = head->next;
       std::free(head);
       head = next;
