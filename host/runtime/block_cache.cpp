@@ -10,9 +10,12 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
-// A block on a list is poisoned, so ASan still reports a use after free of
-// Lua memory that the cache would otherwise hand out again unnoticed.
-#define TIDE_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+// A block on a list is poisoned past its link, so ASan still reports a use
+// after free of Lua memory that the cache would otherwise hand out again
+// unnoticed, and LeakSanitizer can still follow the list (a child that
+// exits without closing its state leaves it reachable, not leaked).
+#define TIDE_POISON(p, n) \
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(static_cast<void*>(p)) + sizeof(FreeBlock), (n) - sizeof(FreeBlock))
 #define TIDE_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
 #else
 #define TIDE_POISON(p, n) ((void)(p), (void)(n))
