@@ -23,6 +23,7 @@
 #include "runtime/signals.hpp"
 #include "runtime/state.hpp"
 #include "support/args.hpp"
+#include "luabase/finalizer.hpp"
 #include "luabase/protect.hpp"
 #include "thread/os_threads.hpp"
 
@@ -56,12 +57,7 @@ bool adopt_main(lua_State* L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   lua_State* main = lua_tothread(L, -1);
   lua_pop(L, 1);
-  lua_newuserdatauv(L, 0, 0);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, adopted_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, kAdopted);
+  run_at_close(L, kAdopted, adopted_gc);
   runtime::set_main_state(main);
   return true;
 }

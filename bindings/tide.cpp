@@ -14,6 +14,7 @@
 #include "runtime/state.hpp"
 #include "support/args.hpp"
 #include "luabase/error.hpp"
+#include "luabase/finalizer.hpp"
 #include "luabase/protect.hpp"
 
 namespace tide {
@@ -152,12 +153,7 @@ extern "C" int tide_open_module(lua_State* L) {
   using namespace tide;
   bindings::register_modules();
   runtime::install(L);
-  lua_newuserdatauv(L, 0, 0);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, close_sentinel_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, "tide.at_close");
+  run_at_close(L, "tide.at_close", close_sentinel_gc);
   lua_getglobal(L, "require");
   lua_pushstring(L, "tide");
   lua_call(L, 1, 1);

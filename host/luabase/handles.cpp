@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/fork_safe.hpp"
+#include "luabase/finalizer.hpp"
 #include "shm/arena.hpp"
 
 namespace tide {
@@ -85,33 +86,26 @@ struct Pace {
 };
 constexpr const char* kPace = "tide.pace";  // registry: the Pace (full userdata)
 
-void arm_sentinel(lua_State* L, Pace* pace);
+int sentinel_gc(lua_State* L);
 
-// __gc of the sentinel, an empty userdata that no one references: it runs
-// once per cycle, marks the cycle's end (lua_gc cannot be called from a
-// finalizer) and leaves a new sentinel for the next one. Upvalue 1: the
-// Pace (full userdata), so it outlives the chain of sentinels.
-int sentinel_gc(lua_State* L) {
-  auto* pace = static_cast<Pace*>(lua_touserdata(L, lua_upvalueindex(1)));
-  pace->cycle_ended = true;
-  pace->armed = false;  // until the next sentinel exists (memory may fail)
-  lua_newuserdatauv(L, 0, 0);
-  lua_getmetatable(L, 1);
-  lua_setmetatable(L, -2);
-  pace->armed = true;
-  return 0;
-}
-
-// Leaves a sentinel for `pace` (the registry's) to mark the next cycle's end.
-void arm_sentinel(lua_State* L, Pace* pace) {
-  lua_newuserdatauv(L, 0, 0);
-  lua_createtable(L, 0, 1);
-  lua_getfield(L, LUA_REGISTRYINDEX, kPace);
-  lua_pushcclosure(L, sentinel_gc, 1);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+// Leaves a sentinel for the Pace at `pace_idx` (a full userdata, the
+// sentinel's upvalue, so it outlives the chain) to mark the next cycle's
+// end: an empty userdata no value refers to.
+void arm_sentinel(lua_State* L, int pace_idx) {
+  auto* pace = static_cast<Pace*>(lua_touserdata(L, pace_idx));
+  pace->armed = false;  // until the sentinel exists (memory may fail)
+  lua_pushvalue(L, pace_idx);
+  push_finalizer(L, sentinel_gc, 1);
   lua_pop(L, 1);
   pace->armed = true;
+}
+
+// __gc of the sentinel: runs once per cycle, marks the cycle's end (lua_gc
+// cannot be called from a finalizer) and leaves the next sentinel.
+int sentinel_gc(lua_State* L) {
+  static_cast<Pace*>(lua_touserdata(L, lua_upvalueindex(1)))->cycle_ended = true;
+  arm_sentinel(L, lua_upvalueindex(1));
+  return 0;
 }
 
 // The state's Pace, made on first use, kept in the registry and, for a
@@ -124,8 +118,8 @@ Pace* pace_of(lua_State* L, int cache) {
   lua_pop(L, 1);
   if (pace) return pace;
   pace = new (lua_newuserdatauv(L, sizeof(Pace), 0)) Pace;
+  arm_sentinel(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, kPace);
-  arm_sentinel(L, pace);
   lua_pushlightuserdata(L, pace);
   lua_rawseti(L, cache, 1);
   return pace;
@@ -153,7 +147,11 @@ int push_cache(lua_State* L) {
 void charge_collector(lua_State* L, std::size_t bytes, int cache) {
   if (bytes == 0) return;
   Pace* pace = pace_of(L, cache);
-  if (!pace->armed) arm_sentinel(L, pace);  // the last one could not make its successor
+  if (!pace->armed) {  // the last one could not make its successor
+    lua_getfield(L, LUA_REGISTRYINDEX, kPace);
+    arm_sentinel(L, -1);
+    lua_pop(L, 1);
+  }
   // Not inside a finalizer (lua_gc answers -1 there): the sample waits.
   int kb_heap;
   if (pace->cycle_ended && (kb_heap = lua_gc(L, LUA_GCCOUNT)) >= 0) {

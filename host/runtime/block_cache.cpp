@@ -8,6 +8,8 @@
 #include <cstring>
 #include <new>
 
+#include "luabase/finalizer.hpp"
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 // A block on a list is poisoned past its link, so ASan still reports a use
@@ -96,16 +98,14 @@ void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) 
     block = ptr;
   } else {
     block = take(c, nsize);
-    if (!block && nsize <= osize) block = ptr;  // Lua's rule: shrinking never fails
-    if (!block) return nullptr;
-    if (ptr && block != ptr) {
+    if (block && ptr) {
       std::memcpy(block, ptr, std::min(osize, nsize));
       give_back(c, ptr, osize);
     }
   }
   if (!block) {
     if (nsize > osize) return nullptr;
-    block = ptr;  // a large block realloc could not shrink stays as it is
+    block = ptr;  // Lua's rule: shrinking never fails; the block stays as it is
   }
   c->in_use = c->in_use - std::min(c->in_use, osize) + nsize;
   return block;
@@ -148,12 +148,7 @@ int close_cache(lua_State* L) {
 }
 
 int install_closer(lua_State* L) {
-  lua_newuserdatauv(L, 0, 0);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, close_cache);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, "tide.block_cache");
+  run_at_close(L, "tide.block_cache", close_cache);
   return 0;
 }
 

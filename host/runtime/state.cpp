@@ -110,7 +110,6 @@ void install(lua_State* L) {
 
 lua_State* new_state() { return new_state(nullptr, nullptr); }
 
-
 lua_State* new_state(lua_Alloc alloc, void* ud) {
   lua_State* L = luaL_newstate();
   if (!L) throw Error(ErrorKind::OSError, "cannot create a Lua state: not enough memory");
