@@ -1,13 +1,12 @@
 #include "runtime/block_cache.hpp"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "luabase/aux_defaults.hpp"
 #include "luabase/finalizer.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -32,6 +31,10 @@ constexpr std::size_t kGranule = 16;
 constexpr std::size_t kMaxBlock = 1024;
 constexpr std::size_t kClasses = kMaxBlock / kGranule;
 constexpr std::size_t kMinCap = std::size_t(1) << 20;
+// A cycle's end finds the lists holding this many times the cap: they are
+// trimmed to it. A workload whose heap swings less (a batch of futures
+// made, then swept) keeps its blocks for the next batch.
+constexpr std::size_t kTrimRatio = 4;
 
 struct FreeBlock {
   FreeBlock* next;
@@ -45,26 +48,34 @@ struct BlockCache {
 
 constexpr std::size_t class_of(std::size_t n) noexcept { return (n + kGranule - 1) / kGranule - 1; }
 constexpr std::size_t class_bytes(std::size_t c) noexcept { return (c + 1) * kGranule; }
+constexpr bool small(std::size_t n) noexcept { return n - 1 < kMaxBlock; }  // 1..kMaxBlock
 
-void* take(BlockCache* c, std::size_t n) noexcept {
-  if (n > kMaxBlock) return std::malloc(n);
-  std::size_t k = class_of(n);
-  if (FreeBlock* b = c->lists[k]) {
+// Every block the state holds was made here, for the size Lua asked for or
+// a larger one: a block of a small size has at least its class's bytes.
+
+FreeBlock* pop(BlockCache* c, std::size_t k) noexcept {
+  FreeBlock* b = c->lists[k];
+  if (b) {
     TIDE_UNPOISON(b, class_bytes(k));
     c->lists[k] = b->next;
     c->cached -= class_bytes(k);
-    return b;
   }
+  return b;
+}
+
+[[gnu::always_inline]] inline void* take(BlockCache* c, std::size_t n) noexcept {
+  if (!small(n)) return std::malloc(n);
+  std::size_t k = class_of(n);
+  if (FreeBlock* b = pop(c, k)) return b;
   return std::malloc(class_bytes(k));
 }
 
-// `n`: the size Lua gave for the block. A block realloc made before the
-// state switched allocators may be smaller than its class: it is kept only
-// if malloc's usable size covers the class.
-void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
-  if (n > 0 && n <= kMaxBlock) {
+// `n`: the size Lua gave for the block; in_use already counts it freed.
+[[gnu::always_inline]] inline void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
+  if (small(n)) {
     std::size_t k = class_of(n);
-    if (c->cached + class_bytes(k) <= std::max(kMinCap, c->in_use) && malloc_usable_size(p) >= class_bytes(k)) {
+    std::size_t cap = std::max(kMinCap, c->in_use);
+    if (c->cached + class_bytes(k) <= cap) {
       auto* b = static_cast<FreeBlock*>(p);
       b->next = c->lists[k];
       c->lists[k] = b;
@@ -76,31 +87,22 @@ void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
   std::free(p);
 }
 
-}  // namespace
-
-void* new_block_cache() { return new (std::nothrow) BlockCache; }
-
-void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
-  auto* c = static_cast<BlockCache*>(cache);
-  if (!ptr) osize = 0;  // then osize is the kind of object, not a size
-  if (nsize == 0) {
-    if (ptr) {
-      c->in_use -= std::min(c->in_use, osize);
-      give_back(c, ptr, osize);
-    }
-    return nullptr;
-  }
+// Resizing: in place within a class (the block has the class's bytes),
+// else a new block and a copy.
+[[gnu::noinline]] void* resize(BlockCache* c, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   void* block;
-  if (ptr && osize > kMaxBlock && nsize > kMaxBlock) {
+  if (!small(osize) && !small(nsize)) {
     block = std::realloc(ptr, nsize);
-  } else if (ptr && class_of(osize) == class_of(nsize) && osize <= kMaxBlock && nsize <= kMaxBlock &&
-             malloc_usable_size(ptr) >= nsize) {
+  } else if (small(osize) && small(nsize) && class_of(osize) == class_of(nsize)) {
     block = ptr;
   } else {
     block = take(c, nsize);
-    if (block && ptr) {
+    if (block) {
       std::memcpy(block, ptr, std::min(osize, nsize));
+      c->in_use -= std::min(c->in_use, osize);
       give_back(c, ptr, osize);
+      c->in_use += nsize;
+      return block;
     }
   }
   if (!block) {
@@ -109,6 +111,35 @@ void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) 
   }
   c->in_use = c->in_use - std::min(c->in_use, osize) + nsize;
   return block;
+}
+
+}  // namespace
+
+void* new_block_cache() { return new (std::nothrow) BlockCache; }
+
+void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
+  auto* c = static_cast<BlockCache*>(cache);
+  if (nsize == 0) {
+    if (ptr) {
+      c->in_use -= std::min(c->in_use, osize);
+      give_back(c, ptr, osize);
+    }
+    return nullptr;
+  }
+  if (!ptr) {  // osize is the kind of object, not a size
+    void* block = take(c, nsize);
+    if (block) c->in_use += nsize;
+    return block;
+  }
+  return resize(c, ptr, osize, nsize);
+}
+
+void trim_block_cache(void* cache) noexcept {
+  auto* c = static_cast<BlockCache*>(cache);
+  std::size_t cap = std::max(kMinCap, c->in_use);
+  if (c->cached <= kTrimRatio * cap) return;
+  for (std::size_t k = kClasses; k-- > 0 && c->cached > cap;)
+    while (c->cached > cap && c->lists[k]) std::free(pop(c, k));
 }
 
 std::size_t block_cache_bytes(const void* cache) noexcept { return static_cast<const BlockCache*>(cache)->cached; }
@@ -147,26 +178,47 @@ int close_cache(lua_State* L) {
   return 0;
 }
 
+int trim_at_cycle_end(lua_State* L);
+
+int arm_trim(lua_State* L) {
+  push_finalizer(L, trim_at_cycle_end);
+  return 0;  // unreferenced: collected, so finalized, at the next cycle's end
+}
+
+// __gc of an empty userdata: trims after a heap spike, once a cycle, and
+// leaves the next one. (At lua_close, after the closer, it does nothing.)
+// Without memory for the next one, the trims end.
+int trim_at_cycle_end(lua_State* L) {
+  void* ud = nullptr;
+  if (lua_getallocf(L, &ud) != block_alloc) return 0;
+  trim_block_cache(ud);
+  lua_pushcfunction(L, arm_trim);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  return 0;
+}
+
 int install_closer(lua_State* L) {
   run_at_close(L, "tide.block_cache", close_cache);
-  return 0;
+  return arm_trim(L);
 }
 
 }  // namespace
 
-bool use_block_cache(lua_State* L) noexcept {
+lua_State* new_cached_state() noexcept {
   void* cache = new_block_cache();
-  if (!cache) return false;
-  void* old_ud = nullptr;
-  lua_Alloc old = lua_getallocf(L, &old_ud);
-  lua_setallocf(L, block_alloc, cache);
+  if (!cache) return nullptr;
+  lua_State* L = lua_newstate(block_alloc, cache);
+  if (!L) {
+    delete_block_cache(cache);
+    return nullptr;
+  }
+  set_aux_defaults(L);
   lua_pushcfunction(L, install_closer);
-  if (lua_pcall(L, 0, 0, 0) == LUA_OK) return true;
-  lua_pop(L, 1);
-  // Blocks made meanwhile are malloc's, which the old allocator frees.
-  lua_setallocf(L, old, old_ud);
+  if (lua_pcall(L, 0, 0, 0) == LUA_OK) return L;
+  // No memory for the closer: the state goes, its blocks to the lists.
+  lua_close(L);
   delete_block_cache(cache);
-  return false;
+  return nullptr;
 }
 
 }  // namespace tide::runtime

@@ -10,7 +10,9 @@
 //
 // A state is used by one thread at a time, so the lists take no lock. They
 // hold at most as many bytes as the state has in use (at least 1 MiB):
-// garbage is recycled, the heap's peak is not kept twice. A state that
+// garbage is recycled, the heap's peak is not kept twice. A collection
+// cycle that ends with the lists holding over 4 times that (a spike's
+// garbage swept, the heap small again) trims them to it. A state that
 // replaces the allocator before lua_close (a child closing for exit with
 // one that frees nothing) leaves the cache to the process's end.
 #pragma once
@@ -20,16 +22,19 @@
 
 namespace tide::runtime {
 
-// Makes L (just created by luaL_newstate) allocate through a new cache,
-// which lua_close frees: a registry userdata's __gc, run among the
-// finalizers, hands the frees after it back to malloc and frees the lists.
-// False, with L unchanged, if there was no memory for it.
-bool use_block_cache(lua_State* L) noexcept;
+// A new state that allocates through a new cache from its first block
+// (lua_newstate, with luaL_newstate's panic and warning functions), so
+// every block it frees is one of the cache's. lua_close frees the cache: a
+// registry userdata's __gc, run among the finalizers, hands the frees after
+// it back to malloc and frees the lists. nullptr if there was no memory.
+lua_State* new_cached_state() noexcept;
 
 // The allocator and its cache, for tests.
 void* new_block_cache();
 void* block_alloc(void* cache, void* ptr, size_t osize, size_t nsize) noexcept;
 void delete_block_cache(void* cache) noexcept;
+// What a cycle's end does: lists over 4 times the cap are trimmed to it.
+void trim_block_cache(void* cache) noexcept;
 // Bytes on the cache's lists.
 std::size_t block_cache_bytes(const void* cache) noexcept;
 

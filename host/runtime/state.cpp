@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/fork_safe.hpp"
 #include "core/wait.hpp"
+#include "luabase/aux_defaults.hpp"
 #include "luabase/cfunctions.hpp"
 #include "runtime/block_cache.hpp"
 #include "runtime/child_main.hpp"
@@ -111,12 +112,9 @@ void install(lua_State* L) {
 lua_State* new_state() { return new_state(nullptr, nullptr); }
 
 lua_State* new_state(lua_Alloc alloc, void* ud) {
-  lua_State* L = luaL_newstate();
+  lua_State* L = alloc ? lua_newstate(alloc, ud) : new_cached_state();
   if (!L) throw Error(ErrorKind::OSError, "cannot create a Lua state: not enough memory");
-  if (alloc)
-    lua_setallocf(L, alloc, ud);
-  else
-    use_block_cache(L);  // or, with no memory for it, keep realloc
+  if (alloc) set_aux_defaults(L);
   lua_pushcfunction(L, setup_state);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     std::string msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "error setting up a state";

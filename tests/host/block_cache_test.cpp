@@ -2,8 +2,8 @@
 // blocks per size class.
 #include <doctest.h>
 #include <lua.hpp>
-#include <malloc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -52,19 +52,6 @@ TEST_CASE("resizing keeps the contents, within a class in place, across classes 
   tide::runtime::delete_block_cache(c);
 }
 
-TEST_CASE("a block realloc made before the switch is kept only if malloc's block covers its class") {
-  void* c = tide::runtime::new_block_cache();
-  void* foreign = std::malloc(17);  // usable 24: less than its class (32)
-  REQUIRE(malloc_usable_size(foreign) < 32);
-  block_alloc(c, foreign, 17, 0);  // freed to malloc, not kept
-  CHECK(tide::runtime::block_cache_bytes(c) == 0);
-  void* n = block_alloc(c, nullptr, 0, 32);
-  CHECK(malloc_usable_size(n) >= 32);
-  block_alloc(c, n, 32, 0);
-  CHECK(tide::runtime::block_cache_bytes(c) == 32);  // one of ours is kept
-  tide::runtime::delete_block_cache(c);
-}
-
 TEST_CASE("the lists hold no more than the bytes in use, or 1 MiB") {
   void* c = tide::runtime::new_block_cache();
   std::vector<void*> blocks;
@@ -80,6 +67,41 @@ TEST_CASE("the lists hold no more than the bytes in use, or 1 MiB") {
   CHECK(tide::runtime::block_cache_bytes(c) == 0);  // handed out first
   for (void* b : again) block_alloc(c, b, 64, 0);
   tide::runtime::delete_block_cache(c);
+}
+
+TEST_CASE("a trim leaves a swing of the heap alone and brings a spike down to the cap") {
+  void* c = tide::runtime::new_block_cache();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 400000; ++i) blocks.push_back(block_alloc(c, nullptr, 0, 64));
+  // 25.6 MB, all but 1.6 MB of it freed: the lists hold half of the spike,
+  // 12.8 MB, and the heap is 1.6 MB.
+  for (int i = 25000; i < 400000; ++i) block_alloc(c, blocks[i], 64, 0);
+  std::size_t spike = tide::runtime::block_cache_bytes(c);
+  CHECK(spike >= 12800000 - 64);
+  tide::runtime::trim_block_cache(c);
+  CHECK(tide::runtime::block_cache_bytes(c) == 1600000);  // the bytes in use
+  // A swing under 4 times: nothing trimmed.
+  std::vector<void*> swing;
+  for (int i = 0; i < 50000; ++i) swing.push_back(block_alloc(c, nullptr, 0, 64));
+  for (void* b : swing) block_alloc(c, b, 64, 0);
+  std::size_t kept = tide::runtime::block_cache_bytes(c);
+  tide::runtime::trim_block_cache(c);
+  CHECK(tide::runtime::block_cache_bytes(c) == kept);
+  for (int i = 0; i < 25000; ++i) block_alloc(c, blocks[i], 64, 0);
+  tide::runtime::delete_block_cache(c);
+}
+
+TEST_CASE("a state's cycles trim its lists after a spike") {
+  lua_State* L = tide::runtime::new_state();
+  void* cache = nullptr;
+  lua_getallocf(L, &cache);
+  // 300,000 small tables (about 20 MB), dropped; then small garbage, so
+  // cycles go on ending while the heap is small.
+  REQUIRE(luaL_dostring(L, "local t = {} for i = 1, 300000 do t[i] = {} end t = nil collectgarbage() "
+                           "for i = 1, 3 do collectgarbage() end") == LUA_OK);
+  std::size_t in_use = static_cast<std::size_t>(lua_gc(L, LUA_GCCOUNT, 0)) * 1024;
+  CHECK(tide::runtime::block_cache_bytes(cache) <= std::max<std::size_t>(std::size_t(1) << 20, in_use + 1024));
+  lua_close(L);
 }
 
 TEST_CASE("a state from new_state runs through the cache; lua_close frees it") {

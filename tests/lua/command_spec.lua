@@ -30,6 +30,14 @@ T.test("a script gets arg and ...", function()
   T.eq(code, 0); T.eq(out, "yes\t2\tone\ttwo\t2\n")
 end)
 
+T.test("warn is off until warn('@on'), as in the stock interpreter", function()
+  local code, out, err = T.run_tide("-e " .. q('warn("hidden") warn("@on") warn("two ", "parts") ' ..
+    'warn("@unknown") warn("@off") warn("hidden too") warn("@on") warn("last")'))
+  T.eq(code, 0)
+  T.eq(out, "")
+  T.eq(err, "Lua warning: two parts\nLua warning: last\n")
+end)
+
 T.test("a script error prints message and traceback on stderr and exits 1", function()
   local code, out, err = T.run_tide("-e " .. q('local function f() error("kaput") end f()'))
   T.eq(code, 1)
