@@ -63,11 +63,37 @@ FreeBlock* pop(BlockCache* c, std::size_t k) noexcept {
   return b;
 }
 
+// Hands every listed block back to malloc.
+void flush(BlockCache* c) noexcept {
+  for (std::size_t k = 0; k < kClasses; ++k)
+    while (FreeBlock* b = pop(c, k)) std::free(b);
+}
+
+// Out of memory, the lists are what the state has spare, in whatever
+// classes: they go back to malloc before Lua is told there is none (its
+// emergency collection would only fill them again).
+thread_local long t_mallocs_left = -1;  // fail_block_mallocs_after
+
+void* counted_malloc(std::size_t n) noexcept {
+  if (t_mallocs_left == 0) return nullptr;
+  if (t_mallocs_left > 0) --t_mallocs_left;
+  return std::malloc(n);
+}
+
+[[gnu::noinline, gnu::cold]] void* malloc_or_flush(BlockCache* c, std::size_t n) noexcept {
+  void* p = counted_malloc(n);
+  if (!p && c->cached) {
+    flush(c);
+    p = counted_malloc(n);
+  }
+  return p;
+}
+
 [[gnu::always_inline]] inline void* take(BlockCache* c, std::size_t n) noexcept {
-  if (!small(n)) return std::malloc(n);
+  if (!small(n)) return malloc_or_flush(c, n);
   std::size_t k = class_of(n);
   if (FreeBlock* b = pop(c, k)) return b;
-  return std::malloc(class_bytes(k));
+  return malloc_or_flush(c, class_bytes(k));
 }
 
 // `n`: the size Lua gave for the block; in_use already counts it freed.
@@ -142,20 +168,14 @@ void trim_block_cache(void* cache) noexcept {
     while (c->cached > cap && c->lists[k]) std::free(pop(c, k));
 }
 
+void fail_block_mallocs_after(long n) noexcept { t_mallocs_left = n; }
+
 std::size_t block_cache_bytes(const void* cache) noexcept { return static_cast<const BlockCache*>(cache)->cached; }
 
 void delete_block_cache(void* cache) noexcept {
   auto* c = static_cast<BlockCache*>(cache);
   if (!c) return;
-  for (std::size_t k = 0; k < kClasses; ++k) {
-    FreeBlock* head = c->lists[k];
-    while (head) {
-      TIDE_UNPOISON(head, class_bytes(k));
-      FreeBlock* next = head->next;
-      std::free(head);
-      head = next;
-    }
-  }
+  flush(c);
   delete c;
 }
 
@@ -186,8 +206,10 @@ int arm_trim(lua_State* L) {
 }
 
 // __gc of an empty userdata: trims after a heap spike, once a cycle, and
-// leaves the next one. (At lua_close, after the closer, it does nothing.)
-// Without memory for the next one, the trims end.
+// leaves the next one. At lua_close it runs before the closer (it was made
+// after it), and its successor is never finalized. If the next one cannot
+// be made (no memory, or a C stack overflow), the trims end: the lists
+// still hold no more than the cap at each free.
 int trim_at_cycle_end(lua_State* L) {
   void* ud = nullptr;
   if (lua_getallocf(L, &ud) != block_alloc) return 0;
@@ -215,7 +237,10 @@ lua_State* new_cached_state() noexcept {
   set_aux_defaults(L);
   lua_pushcfunction(L, install_closer);
   if (lua_pcall(L, 0, 0, 0) == LUA_OK) return L;
-  // No memory for the closer: the state goes, its blocks to the lists.
+  // No memory for the closer or the first trim: the state goes. Its blocks
+  // are malloc's; with the allocator switched first, a closer that was
+  // made leaves the cache to us.
+  lua_setallocf(L, plain_alloc, nullptr);
   lua_close(L);
   delete_block_cache(cache);
   return nullptr;

@@ -35,6 +35,9 @@ void* block_alloc(void* cache, void* ptr, size_t osize, size_t nsize) noexcept;
 void delete_block_cache(void* cache) noexcept;
 // What a cycle's end does: lists over 4 times the cap are trimmed to it.
 void trim_block_cache(void* cache) noexcept;
+// Tests: this thread's caches get n more blocks from malloc, then none
+// (as if memory ran out), until called with -1.
+void fail_block_mallocs_after(long n) noexcept;
 // Bytes on the cache's lists.
 std::size_t block_cache_bytes(const void* cache) noexcept;
 

@@ -114,3 +114,37 @@ TEST_CASE("a state from new_state runs through the cache; lua_close frees it") {
   CHECK(lua_tointeger(L, -1) == 1000);
   lua_close(L);  // the closer frees the cache: ASan's leak check would see it otherwise
 }
+
+TEST_CASE("a state made while memory runs out is made whole or not at all") {
+  // Each step of making a state fails in turn: new_cached_state returns a
+  // working state or nullptr, and frees what it made (ASan: no double free,
+  // no leak).
+  int made = 0;
+  for (long n = 0; n < 400 && made == 0; ++n) {
+    tide::runtime::fail_block_mallocs_after(n);
+    lua_State* L = tide::runtime::new_cached_state();
+    tide::runtime::fail_block_mallocs_after(-1);
+    if (!L) continue;
+    ++made;
+    CHECK(luaL_dostring(L, "return 6 * 7") == LUA_OK);
+    CHECK(lua_tointeger(L, -1) == 42);
+    lua_close(L);
+  }
+  CHECK(made == 1);
+}
+
+TEST_CASE("out of memory the lists go back to malloc before an allocation fails") {
+  void* c = tide::runtime::new_block_cache();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i) blocks.push_back(block_alloc(c, nullptr, 0, 48));
+  for (void* b : blocks) block_alloc(c, b, 48, 0);
+  CHECK(tide::runtime::block_cache_bytes(c) == 48000);
+  tide::runtime::fail_block_mallocs_after(0);
+  CHECK(block_alloc(c, nullptr, 0, 200) == nullptr);   // another class: none to be had
+  tide::runtime::fail_block_mallocs_after(-1);
+  CHECK(tide::runtime::block_cache_bytes(c) == 0);  // flushed, for Lua's retry
+  void* again = block_alloc(c, nullptr, 0, 200);
+  CHECK(again != nullptr);
+  block_alloc(c, again, 200, 0);
+  tide::runtime::delete_block_cache(c);
+}
