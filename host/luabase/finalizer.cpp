@@ -11,6 +11,11 @@ void push_finalizer(lua_State* L, lua_CFunction gc, int nup) {
   lua_setmetatable(L, -2);
 }
 
+void at_cycle_end(lua_State* L, lua_CFunction gc, int nup) {
+  push_finalizer(L, gc, nup);
+  lua_pop(L, 1);
+}
+
 void run_at_close(lua_State* L, const char* key, lua_CFunction gc) {
   push_finalizer(L, gc);
   lua_setfield(L, LUA_REGISTRYINDEX, key);

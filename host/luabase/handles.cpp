@@ -95,8 +95,7 @@ void arm_sentinel(lua_State* L, int pace_idx) {
   auto* pace = static_cast<Pace*>(lua_touserdata(L, pace_idx));
   pace->armed = false;  // until the sentinel exists (memory may fail)
   lua_pushvalue(L, pace_idx);
-  push_finalizer(L, sentinel_gc, 1);
-  lua_pop(L, 1);
+  at_cycle_end(L, sentinel_gc, 1);
   pace->armed = true;
 }
 

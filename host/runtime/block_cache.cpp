@@ -96,8 +96,10 @@ void* counted_malloc(std::size_t n) noexcept {
   return malloc_or_flush(c, class_bytes(k));
 }
 
-// `n`: the size Lua gave for the block; in_use already counts it freed.
-[[gnu::always_inline]] inline void give_back(BlockCache* c, void* p, std::size_t n) noexcept {
+// Lua freed the block (`n`: the size it gave): counted out, and kept on its
+// list while the lists hold less than the bytes still in use.
+[[gnu::always_inline]] inline void release(BlockCache* c, void* p, std::size_t n) noexcept {
+  c->in_use -= std::min(c->in_use, n);
   if (small(n)) {
     std::size_t k = class_of(n);
     std::size_t cap = std::max(kMinCap, c->in_use);
@@ -125,8 +127,7 @@ void* counted_malloc(std::size_t n) noexcept {
     block = take(c, nsize);
     if (block) {
       std::memcpy(block, ptr, std::min(osize, nsize));
-      c->in_use -= std::min(c->in_use, osize);
-      give_back(c, ptr, osize);
+      release(c, ptr, osize);
       c->in_use += nsize;
       return block;
     }
@@ -146,10 +147,7 @@ void* new_block_cache() { return new (std::nothrow) BlockCache; }
 void* block_alloc(void* cache, void* ptr, std::size_t osize, std::size_t nsize) noexcept {
   auto* c = static_cast<BlockCache*>(cache);
   if (nsize == 0) {
-    if (ptr) {
-      c->in_use -= std::min(c->in_use, osize);
-      give_back(c, ptr, osize);
-    }
+    if (ptr) release(c, ptr, osize);
     return nullptr;
   }
   if (!ptr) {  // osize is the kind of object, not a size
@@ -201,8 +199,8 @@ int close_cache(lua_State* L) {
 int trim_at_cycle_end(lua_State* L);
 
 int arm_trim(lua_State* L) {
-  push_finalizer(L, trim_at_cycle_end);
-  return 0;  // unreferenced: collected, so finalized, at the next cycle's end
+  at_cycle_end(L, trim_at_cycle_end);
+  return 0;
 }
 
 // __gc of an empty userdata: trims after a heap spike, once a cycle, and

@@ -11,9 +11,8 @@ namespace tide::runtime {
 // (runtime/block_cache.hpp; lua_close frees it). Throws tide::Error on
 // failure.
 lua_State* new_state();
-// The same, with `alloc` taking over from the standard allocator once the
-// state exists (it must free and resize the blocks realloc made so far);
-// a null `alloc` is the block cache.
+// The same, allocating with `alloc` from the state's first block (a null
+// `alloc` is the block cache).
 lua_State* new_state(lua_Alloc alloc, void* ud);
 
 // Makes an existing state (the `tide` command's, or a stock interpreter's
