@@ -173,6 +173,12 @@ class Receiver {
 
   // A sender a few microseconds away is cheaper to catch by watching the
   // lane than through a sleep and a Wake frame. True if a message came.
+  // No yield at the end, unlike a WaitPoint's waiter: on one CPU a yielded
+  // receiver is not woken by the sender's first socket frame, so the sender
+  // spent its whole slice on the socket once the lane was full (streaming
+  // pinned to one CPU 2.0 -> 1.3-1.5 M/s, 4x the sendmsg calls).
+  // Round trips did gain (41k -> 90k/s pinned); streaming is the pipe's
+  // benchmark.
   bool watch_lane_briefly() noexcept {
     if (!lane_ || lane::socket_pending(*lane_)) return false;
     for (int i = 0; i < kLaneSpinRounds; ++i)
