@@ -36,10 +36,25 @@ local function figures(cmd, what)
   return r
 end
 
--- The Python twin's figures.
-function M.python(script)
+-- The Python twin's figures; `prefix` goes before the command (taskset).
+function M.python(script, prefix)
   local path = M.dir .. "/" .. script
-  return figures("python3 '" .. path .. "'", "python3 " .. path)
+  local cmd = (prefix or "") .. "python3 '" .. path .. "'"
+  return figures(cmd, cmd)
+end
+
+-- The figures this same script prints when run again by the same tide
+-- binary with `env` (e.g. "X=1 ") and `prefix` (e.g. "taskset -c 0 ")
+-- before the command.
+function M.rerun(env, prefix)
+  local cmd = string.format("%s%s'%s' '%s'", env or "", prefix or "", arg[-1], arg[0])
+  return figures(cmd, cmd)
+end
+
+-- "taskset -c 0 " when taskset can pin a process to one CPU here, else nil.
+function M.one_cpu_prefix()
+  local ok = os.execute("taskset -c 0 true >/dev/null 2>&1")
+  return ok and "taskset -c 0 " or nil
 end
 
 function M.check(cond, fmt, ...)
@@ -71,13 +86,18 @@ end
 -- Runs the C reference build/bench_<name> with the given arguments and
 -- returns the "key=value" figures it printed (numbers converted). When the
 -- program is not built, returns nil and a note to print in its place; when
--- it fails, raises, as M.python does.
-function M.c(name, ...)
+-- it fails, raises, as M.python does. M.c_prefixed puts `prefix` (taskset)
+-- before the command.
+function M.c_prefixed(prefix, name, ...)
   local path = M.build_dir() .. "/bench_" .. name
   if not exists(path) then return nil, "n/a (build bench_" .. name .. ")" end
-  local cmd = "'" .. path .. "'"
+  local cmd = (prefix or "") .. "'" .. path .. "'"
   for _, a in ipairs{...} do cmd = cmd .. " " .. tostring(a) end
   return figures(cmd, cmd)
+end
+
+function M.c(name, ...)
+  return M.c_prefixed(nil, name, ...)
 end
 
 -- This process's futex system calls and page faults (tide._counters(); every

@@ -2,8 +2,9 @@
 -- consumer thread (items per second), beside the C limit (bench_mutex_ring_ref:
 -- a mutex+condvar ring and a lock-free SPSC ring) and Python's SimpleQueue,
 -- all in the same run; then the same again with one core kept busy by a
--- spinning process. Then the batched put_many/get_many extension (chunks of
--- 1000).
+-- spinning process, and with all three pinned to one CPU (taskset), where
+-- Python's GIL costs it nothing. Then the batched put_many/get_many
+-- extension (chunks of 1000).
 package.path = (arg[0]:match("^(.*)/") or ".") .. "/?.lua;" .. package.path
 local bench = require "benchlib"
 local queue = require "tide.queue"
@@ -48,12 +49,28 @@ local function run(cons, prod)
   bench.check(s == N * (N + 1) // 2, "W2 sum %d, expected %d", s, N * (N + 1) // 2)
 end
 
+-- Run again by measure_one_cpu under taskset: print tide's figures only.
+if os.getenv("TIDE_W2_TIDE_ONLY") then
+  run(consume, produce)
+  local t, counts = bench.best_counted(REPS, N, run, consume, produce)
+  print(string.format("rate=%.17g wakes=%.17g waits=%.17g faults=%.17g", N / t, counts.wakes, counts.waits, counts.faults))
+  return
+end
+
 -- tide, C and Python one after another, under the same conditions.
 local function measure()
   local t, counts = bench.best_counted(REPS, N, run, consume, produce)
   local c, note = bench.c("mutex_ring_ref", N, REPS)
   local py = bench.python("w2_simplequeue.py")
   return N / t, counts, c, note, py
+end
+
+-- The same, each pinned to one CPU by `prefix`.
+local function measure_one_cpu(prefix)
+  local r = bench.rerun("TIDE_W2_TIDE_ONLY=1 ", prefix)
+  local c, note = bench.c_prefixed(prefix, "mutex_ring_ref", N, REPS)
+  local py = bench.python("w2_simplequeue.py", prefix)
+  return r.rate, {wakes = r.wakes, waits = r.waits, faults = r.faults}, c, note, py
 end
 
 local function report(label, rate, counts, c, note, py)
@@ -75,4 +92,11 @@ bench.line("W2 batched put_many/get_many (chunks of %d): tide %.1fM/s   ratio to
 do
   local busy <close> = bench.busy_core(300)  -- a bound in case it is never stopped
   report(", one core busy", measure())
+end
+
+local pin = bench.one_cpu_prefix()
+if pin then
+  report(", all pinned to one CPU", measure_one_cpu(pin))
+else
+  bench.line("W2 pinned to one CPU: n/a (no taskset)")
 end
