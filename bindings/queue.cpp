@@ -67,6 +67,16 @@ class Scratch {
 thread_local Message Scratch::t_message;
 thread_local bool Scratch::t_busy = false;
 
+// Puts the value at index 2: a small scalar as an inline slot, anything
+// else through the codec.
+template <Kind K>
+void put_value(lua_State* L, Queue* q, const Deadline& d) {
+  queue::Slot s;
+  if (K != Kind::Priority && queue_items::scalar_slot(L, 2, s)) return q->put_inline(s, d);
+  Scratch m;
+  q->put(make_item(L, 2, K, m.get()), d);
+}
+
 // ---- methods (one instantiation per kind: self-checks are one lookup) ----
 
 template <Kind K>
@@ -76,8 +86,7 @@ int m_put(lua_State* L) {
   check_item(L, 2);
   Deadline d = check_timeout(L, 3);
   return protect(L, [&] {
-    Scratch m;
-    q->put(make_item(L, 2, K, m.get()), d);
+    put_value<K>(L, q, d);
     return 0;
   });
 }
@@ -87,8 +96,7 @@ int m_put_nowait(lua_State* L) {
   Queue* q = self<K>(L);
   check_item(L, 2);
   return protect(L, [&] {
-    Scratch m;
-    q->put(make_item(L, 2, K, m.get()), Deadline::after(0));
+    put_value<K>(L, q, Deadline::after(0));
     return 0;
   });
 }

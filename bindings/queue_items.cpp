@@ -166,6 +166,13 @@ void verify_fast_path(lua_State* L) noexcept {
   });
 }
 
+bool scalar_slot(lua_State* L, int idx, queue::Slot& slot) {
+  if (!g_fast.load(std::memory_order_relaxed)) return false;
+  std::size_t n = fast_encode(L, idx, slot.data);
+  slot.tag = static_cast<std::uint8_t>(n);
+  return n > 0;
+}
+
 Item make_item(lua_State* L, int idx, Kind kind, Message& scratch) {
   if (kind != Kind::Priority && g_fast.load(std::memory_order_relaxed)) {
     char buf[31];

@@ -21,6 +21,11 @@ void verify_fast_path(lua_State* L) noexcept;
 // TransferError, OSError. Never raises a Lua error except out of memory.
 queue::Item make_item(lua_State* L, int idx, queue::Kind kind, Message& scratch);
 
+// The value at `idx` as an inline slot if it is a small scalar (and the
+// fast path agrees with the codec): the whole put of W2's integers, with no
+// Item or scratch message. False (slot untouched) otherwise. Never raises.
+bool scalar_slot(lua_State* L, int idx, queue::Slot& slot);
+
 // Pushes the item's value; returns 1. Throws TransferError.
 int push_item(lua_State* L, const queue::Item& item);
 

@@ -254,13 +254,19 @@ std::uint32_t Queue::waiting_getters() const noexcept {
 }
 
 void Queue::put(Item&& item, const Deadline& d) {
+  put_slot(item.slot_view(), item.key(), d);
+  item.release_slot();  // the queue owns it now (nothing after the insert throws)
+}
+
+void Queue::put_inline(const Slot& slot, const Deadline& d) { put_slot(slot, {}, d); }
+
+void Queue::put_slot(const Slot& slot, std::string_view key, const Deadline& d) {
   QueueData* q = data();
   bool waited = false;
   {
     RobustLock lk(q->put_mutex);
     if (!wait_room(lk, q, d, waited)) throw Error(ErrorKind::Full, "the queue is full");
-    insert_slot(q, item.slot_view(), item.key());
-    item.release_slot();
+    insert_slot(q, slot, key);
     q->notify_watchers();
   }
   q->not_empty.notify_one();
