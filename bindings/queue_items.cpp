@@ -174,10 +174,6 @@ bool scalar_slot(lua_State* L, int idx, queue::Slot& slot) {
 }
 
 Item make_item(lua_State* L, int idx, Kind kind, Message& scratch) {
-  if (kind != Kind::Priority && g_fast.load(std::memory_order_relaxed)) {
-    char buf[31];
-    if (std::size_t n = fast_encode(L, idx, buf)) return Item::from_bytes({buf, n});
-  }
   if (lua_isnoneornil(L, idx)) throw Error(ErrorKind::ArgumentError, "nil is not a queue item");
   std::string key;
   if (kind == Kind::Priority) key = priority_key(L, idx);
@@ -209,13 +205,9 @@ int push_item(lua_State* L, const Item& item) {
 }
 
 void add_item(lua_State* L, int idx, Kind kind, Message& scratch, queue::ItemBatch& batch) {
-  if (kind != Kind::Priority && g_fast.load(std::memory_order_relaxed)) {
+  if (kind != Kind::Priority) {
     batch.reserve(1);
-    queue::Slot& s = batch.add_small();
-    if (std::size_t n = fast_encode(L, idx, s.data)) {
-      s.tag = static_cast<std::uint8_t>(n);
-      return;
-    }
+    if (scalar_slot(L, idx, batch.add_small())) return;
     batch.drop_last();
   }
   batch.add(make_item(L, idx, kind, scratch));

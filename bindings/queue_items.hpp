@@ -15,16 +15,17 @@ namespace tide::queue_items {
 // called from any state).
 void verify_fast_path(lua_State* L) noexcept;
 
-// The value at `idx` as an item for a queue of `kind` (PriorityQueue: with
-// its ordering key). `scratch` is reused between calls. Throws
-// ArgumentError (nil, or an item a PriorityQueue cannot order),
-// TransferError, OSError. Never raises a Lua error except out of memory.
-queue::Item make_item(lua_State* L, int idx, queue::Kind kind, Message& scratch);
-
 // The value at `idx` as an inline slot if it is a small scalar (and the
 // fast path agrees with the codec): the whole put of W2's integers, with no
-// Item or scratch message. False (slot untouched) otherwise. Never raises.
+// Item or scratch message. False otherwise (the slot then holds nothing
+// meaningful). Never raises. Queues other than PriorityQueue try it first.
 bool scalar_slot(lua_State* L, int idx, queue::Slot& slot);
+
+// The value at `idx` as an item for a queue of `kind` (PriorityQueue: with
+// its ordering key), through the codec. `scratch` is reused between calls.
+// Throws ArgumentError (nil, or an item a PriorityQueue cannot order),
+// TransferError, OSError. Never raises a Lua error except out of memory.
+queue::Item make_item(lua_State* L, int idx, queue::Kind kind, Message& scratch);
 
 // Pushes the item's value; returns 1. Throws TransferError.
 int push_item(lua_State* L, const queue::Item& item);
