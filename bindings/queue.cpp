@@ -72,7 +72,7 @@ thread_local bool Scratch::t_busy = false;
 template <Kind K>
 void put_value(lua_State* L, Queue* q, const Deadline& d) {
   queue::Slot s;
-  if (K != Kind::Priority && queue_items::scalar_slot(L, 2, s)) return q->put_inline(s, d);
+  if (K != Kind::Priority && queue_items::scalar_slot(L, 2, s)) return q->put_slot(s, {}, d);
   Scratch m;
   q->put(make_item(L, 2, K, m.get()), d);
 }

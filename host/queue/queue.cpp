@@ -258,8 +258,6 @@ void Queue::put(Item&& item, const Deadline& d) {
   item.release_slot();  // the queue owns it now (nothing after the insert throws)
 }
 
-void Queue::put_inline(const Slot& slot, const Deadline& d) { put_slot(slot, {}, d); }
-
 void Queue::put_slot(const Slot& slot, std::string_view key, const Deadline& d) {
   QueueData* q = data();
   bool waited = false;

@@ -63,9 +63,10 @@ class Queue final : public shm::SharedObject {
   // set; an item that cannot be ordered against the queue's raises
   // ArgumentError. On any failure the item is left to the caller.
   void put(Item&& item, const Deadline& d);
-  // The same for an inline slot (tag <= Slot::kInlineMax), which owns no
-  // storage: a FIFO, LIFO or SimpleQueue's scalar put makes no Item (W2).
-  void put_inline(const Slot& slot, const Deadline& d);
+  // The same for a slot: the queue's once this returns, still the
+  // caller's if it throws. `key`: a PriorityQueue's ordering key. The
+  // binding puts a small scalar as an inline slot it built, with no Item (W2).
+  void put_slot(const Slot& slot, std::string_view key, const Deadline& d);
   // Puts the batch's items in order, waiting for room as needed. Returns
   // how many were put: all of them, or fewer when the deadline passed first
   // (the rest stay in the batch). Raises as put does (after any that fit).
@@ -111,8 +112,6 @@ class Queue final : public shm::SharedObject {
 
  private:
   QueueData* data() const noexcept;
-  // put and put_inline: the slot is the queue's once this returns.
-  void put_slot(const Slot& slot, std::string_view key, const Deadline& d);
 };
 
 // The first queue in `queues` (in order) that has an item: its index, with
